@@ -1,0 +1,296 @@
+//! Account configuration: token, EncodingAESKey, receive id (appid / corpid), mode, limits.
+
+use std::fmt;
+
+use base64::Engine as _;
+
+use crate::error::{Error, ErrorKind};
+
+/// Default cap on a request body: 512 KiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 512 * 1024;
+
+/// The callback token configured in the WeChat / WeCom console (公众平台 “令牌(Token)”).
+///
+/// `Debug` prints `***`: the token never appears in logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(Box<str>);
+
+impl Token {
+    /// Wraps a token. Any non-empty string is accepted (the console allows 3–32 ASCII
+    /// letters and digits).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when the token is empty.
+    pub fn new(token: impl Into<Box<str>>) -> Result<Self, Error> {
+        let token = token.into();
+        if token.is_empty() {
+            return Err(Error::with_detail(ErrorKind::Config, "empty token"));
+        }
+        Ok(Self(token))
+    }
+
+    /// The token's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+/// The 43-character EncodingAESKey (消息加解密密钥); the AES-256 key is
+/// `base64_decode(EncodingAESKey + "=")`, 32 bytes, and the CBC IV is its first 16 bytes.
+///
+/// `Debug` prints `***`: the key never appears in logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EncodingAesKey {
+    key: [u8; 32],
+}
+
+impl EncodingAesKey {
+    /// Decodes an EncodingAESKey as shown in the console.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidAesKey`] (-40004) unless it is 43 characters of standard base64
+    /// that decode to 32 bytes.
+    pub fn new(encoding_aes_key: &str) -> Result<Self, Error> {
+        if encoding_aes_key.len() != 43 {
+            return Err(Error::with_detail(
+                ErrorKind::InvalidAesKey,
+                "EncodingAESKey must be 43 characters",
+            ));
+        }
+        let mut padded = [0u8; 44];
+        padded[..43].copy_from_slice(encoding_aes_key.as_bytes());
+        padded[43] = b'=';
+        // The 43rd character carries 2 bits of the key and 4 unused bits; the console's keys
+        // do not always leave those zero, so decode without insisting on canonical trailing bits.
+        let engine = base64::engine::GeneralPurpose::new(
+            &base64::alphabet::STANDARD,
+            base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+        );
+        let mut key = [0u8; 32];
+        match engine.decode_slice(padded, &mut key) {
+            Ok(32) => Ok(Self { key }),
+            _ => Err(Error::with_detail(
+                ErrorKind::InvalidAesKey,
+                "EncodingAESKey is not base64 for a 32-byte key",
+            )),
+        }
+    }
+
+    /// The 32-byte AES-256 key.
+    pub fn key(&self) -> &[u8; 32] {
+        &self.key
+    }
+}
+
+impl fmt::Debug for EncodingAesKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EncodingAesKey(***)")
+    }
+}
+
+/// Who the encrypted messages are addressed to: the id appended to every plaintext.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceiveId {
+    /// An official account or mini-program appid (`wx…`): URL verification answers the
+    /// plaintext `echostr` after checking `signature`.
+    AppId(String),
+    /// A WeCom corpid (`ww…` / `wx…`), or a third-party suite id: URL verification decrypts
+    /// `echostr` after checking `msg_signature`, and every message is encrypted.
+    CorpId(String),
+}
+
+impl ReceiveId {
+    /// The id's text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::AppId(s) | Self::CorpId(s) => s,
+        }
+    }
+
+    /// Whether this is a WeCom receive id.
+    pub const fn is_wecom(&self) -> bool {
+        matches!(self, Self::CorpId(_))
+    }
+}
+
+/// How messages are protected, as chosen in the console (消息加解密方式). Never guessed from a
+/// request alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// 明文模式: plaintext bodies checked by `signature` only.
+    Plain,
+    /// 兼容模式: a body carries plaintext fields and `Encrypt`; with `encrypt_type=aes` in the
+    /// query the decrypted copy is used and the reply is encrypted, otherwise plaintext.
+    Compatible,
+    /// 安全模式: every message must be encrypted and carry a valid `msg_signature`.
+    Safe,
+}
+
+impl Mode {
+    /// Parses `plain`, `compatible` / `compat`, or `safe` (ASCII case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("plain") {
+            Some(Self::Plain)
+        } else if s.eq_ignore_ascii_case("compatible") || s.eq_ignore_ascii_case("compat") {
+            Some(Self::Compatible)
+        } else if s.eq_ignore_ascii_case("safe") {
+            Some(Self::Safe)
+        } else {
+            None
+        }
+    }
+}
+
+/// An account's callback configuration.
+///
+/// Build with [`Config::official_account`] or [`Config::wecom`], then adjust with the
+/// builder methods. [`crate::Engine::new`] checks that the parts agree.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) token: Token,
+    pub(crate) encoding_aes_key: Option<EncodingAesKey>,
+    pub(crate) receive_id: ReceiveId,
+    pub(crate) mode: Mode,
+    pub(crate) timestamp_tolerance_s: Option<u64>,
+    pub(crate) max_body_bytes: usize,
+}
+
+impl Config {
+    /// An official account or mini-program (appid), plaintext mode until
+    /// [`Config::encoding_aes_key`] is given.
+    pub fn official_account(token: Token, appid: impl Into<String>) -> Self {
+        Self {
+            token,
+            encoding_aes_key: None,
+            receive_id: ReceiveId::AppId(appid.into()),
+            mode: Mode::Plain,
+            timestamp_tolerance_s: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    /// A WeCom (企业微信) application: always encrypted, receive id = corpid (or suite id).
+    pub fn wecom(token: Token, encoding_aes_key: EncodingAesKey, corpid: impl Into<String>) -> Self {
+        Self {
+            token,
+            encoding_aes_key: Some(encoding_aes_key),
+            receive_id: ReceiveId::CorpId(corpid.into()),
+            mode: Mode::Safe,
+            timestamp_tolerance_s: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    /// Sets the EncodingAESKey; a plaintext official account becomes [`Mode::Compatible`]
+    /// (call [`Config::mode`] afterwards for safe mode).
+    #[must_use]
+    pub fn encoding_aes_key(mut self, key: EncodingAesKey) -> Self {
+        self.encoding_aes_key = Some(key);
+        if self.mode == Mode::Plain {
+            self.mode = Mode::Compatible;
+        }
+        self
+    }
+
+    /// Sets the mode explicitly.
+    #[must_use]
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Accepts only requests whose `timestamp` is within `seconds` of the engine's clock
+    /// (either side). Without it any numeric timestamp is accepted.
+    #[must_use]
+    pub fn timestamp_tolerance_secs(mut self, seconds: u64) -> Self {
+        self.timestamp_tolerance_s = Some(seconds);
+        self
+    }
+
+    /// Caps the request body in bytes (default [`DEFAULT_MAX_BODY_BYTES`], 512 KiB).
+    #[must_use]
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// The configured receive id.
+    pub fn receive_id(&self) -> &ReceiveId {
+        &self.receive_id
+    }
+
+    /// The configured mode.
+    pub fn current_mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The body cap in bytes.
+    pub fn body_limit(&self) -> usize {
+        self.max_body_bytes
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        match (self.mode, &self.encoding_aes_key, &self.receive_id) {
+            (Mode::Plain, _, ReceiveId::CorpId(_)) => Err(Error::with_detail(
+                ErrorKind::Config,
+                "WeCom callbacks are always encrypted: plain mode is not available",
+            )),
+            (Mode::Compatible | Mode::Safe, None, _) => Err(Error::with_detail(
+                ErrorKind::Config,
+                "compatible and safe mode need an EncodingAESKey",
+            )),
+            _ if self.receive_id.as_str().is_empty() => {
+                Err(Error::with_detail(ErrorKind::Config, "empty appid / corpid"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let token = Token::new("s3cretTok").unwrap();
+        let key = EncodingAesKey::new("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG").unwrap();
+        let config = Config::official_account(token, "wx1").encoding_aes_key(key);
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cretTok"), "{shown}");
+        assert!(!shown.contains("abcdefghij"), "{shown}");
+        assert!(shown.contains("***"));
+    }
+
+    #[test]
+    fn aes_key_must_be_43_base64_chars() {
+        assert_eq!(
+            EncodingAesKey::new("short").unwrap_err().kind(),
+            ErrorKind::InvalidAesKey
+        );
+        assert_eq!(
+            EncodingAesKey::new("abcdefghijklmnopqrstuvwxyz0123456789ABCDEF!")
+                .unwrap_err()
+                .code(),
+            Some(-40004)
+        );
+        let key = EncodingAesKey::new("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG").unwrap();
+        assert_eq!(&key.key()[..3], &[0x69, 0xb7, 0x1d]);
+    }
+
+    #[test]
+    fn mode_and_key_must_agree() {
+        let token = Token::new("t").unwrap();
+        let safe_without_key = Config::official_account(token, "wx1").mode(Mode::Safe);
+        assert_eq!(safe_without_key.validate().unwrap_err().kind(), ErrorKind::Config);
+        assert_eq!(Mode::parse("Compat"), Some(Mode::Compatible));
+        assert_eq!(Mode::parse("nope"), None);
+    }
+}

@@ -1,0 +1,228 @@
+//! WXBizMsgCrypt “safe mode” encryption, as in Tencent's official samples
+//! (公众平台 “消息加解密说明”, 企业微信 “加解密方案说明”).
+//!
+//! - key = base64_decode(EncodingAESKey + "="), 32 bytes; IV = key[..16]; AES-256-CBC.
+//! - plaintext = random(16) ‖ u32 big-endian length of msg ‖ msg ‖ receive id.
+//! - PKCS#7 padding to a multiple of **32** bytes (pad value 1..=32).
+//! - ciphertext travels as standard base64 (with `=` padding).
+
+use aes::Aes256;
+use aes::cipher::block_padding::NoPadding;
+use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::config::{EncodingAesKey, ReceiveId};
+use crate::error::{Error, ErrorKind};
+
+/// WeChat's PKCS#7 block size: 32 bytes (not AES's 16).
+pub const PAD_BLOCK: usize = 32;
+
+/// Encrypts and decrypts messages for one EncodingAESKey and receive id.
+#[derive(Clone)]
+pub struct MsgCrypt {
+    key: [u8; 32],
+    receive_id: ReceiveId,
+}
+
+impl std::fmt::Debug for MsgCrypt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MsgCrypt")
+            .field("key", &"***")
+            .field("receive_id", &self.receive_id)
+            .finish()
+    }
+}
+
+impl MsgCrypt {
+    /// A codec for `key` whose plaintexts must end with `receive_id`.
+    pub fn new(key: &EncodingAesKey, receive_id: ReceiveId) -> Self {
+        Self {
+            key: *key.key(),
+            receive_id,
+        }
+    }
+
+    /// The receive id every plaintext must carry.
+    pub fn receive_id(&self) -> &ReceiveId {
+        &self.receive_id
+    }
+
+    fn iv(&self) -> &[u8] {
+        &self.key[..16]
+    }
+
+    /// Decrypts an `Encrypt` value (or WeCom's encrypted `echostr`) and returns the message,
+    /// after checking padding, length prefix and receive id.
+    ///
+    /// # Errors
+    /// - [`ErrorKind::Base64`] (-40010): not standard base64;
+    /// - [`ErrorKind::Decrypt`] (-40007): empty, not a whole number of 16-byte blocks, or bad
+    ///   PKCS#7 padding (block 32, every pad byte checked);
+    /// - [`ErrorKind::Buffer`] (-40008): shorter than random + length, or the length prefix
+    ///   points past the end;
+    /// - [`ErrorKind::ReceiveId`] (-40005): the trailing receive id is not the configured one
+    ///   (an empty one included);
+    /// - [`ErrorKind::Xml`] (-40002): the message is not UTF-8.
+    pub fn decrypt(&self, encrypt: &str) -> Result<String, Error> {
+        let mut buf = STANDARD
+            .decode(encrypt.as_bytes())
+            .map_err(|_| Error::new(ErrorKind::Base64))?;
+        if buf.is_empty() || buf.len() % 16 != 0 {
+            return Err(Error::with_detail(
+                ErrorKind::Decrypt,
+                "ciphertext is not a whole number of AES blocks",
+            ));
+        }
+        let len = cbc::Decryptor::<Aes256>::new_from_slices(&self.key, self.iv())
+            .map_err(|_| Error::new(ErrorKind::Decrypt))?
+            .decrypt_padded::<NoPadding>(&mut buf)
+            .map_err(|_| Error::new(ErrorKind::Decrypt))?
+            .len();
+        let unpadded = unpad(&buf[..len])?;
+        if unpadded < 20 {
+            return Err(Error::with_detail(
+                ErrorKind::Buffer,
+                "plaintext shorter than random and length prefix",
+            ));
+        }
+        let msg_len = u32::from_be_bytes([buf[16], buf[17], buf[18], buf[19]]) as usize;
+        let msg_end = 20usize
+            .checked_add(msg_len)
+            .filter(|&end| end <= unpadded)
+            .ok_or_else(|| Error::with_detail(ErrorKind::Buffer, "length prefix past the end"))?;
+        let receive_id = &buf[msg_end..unpadded];
+        if receive_id.is_empty() || receive_id != self.receive_id.as_str().as_bytes() {
+            return Err(Error::with_detail(
+                ErrorKind::ReceiveId,
+                "receive id does not match the configured appid / corpid",
+            ));
+        }
+        buf.truncate(msg_end);
+        buf.drain(..20);
+        String::from_utf8(buf)
+            .map_err(|_| Error::with_detail(ErrorKind::Xml, "decrypted message is not UTF-8"))
+    }
+
+    /// Encrypts `msg` with 16 fresh random bytes from `rng`; returns the base64 `Encrypt` value.
+    pub fn encrypt_with_rng<R: rand::Rng + ?Sized>(&self, msg: &str, rng: &mut R) -> String {
+        let mut random = [0u8; 16];
+        rng.fill_bytes(&mut random);
+        self.encrypt_with_random(msg, &random)
+    }
+
+    /// Encrypts `msg` with the given 16 “random” bytes (for known-answer tests); returns the
+    /// base64 `Encrypt` value.
+    pub fn encrypt_with_random(&self, msg: &str, random: &[u8; 16]) -> String {
+        let receive_id = self.receive_id.as_str().as_bytes();
+        let plain_len = 20 + msg.len() + receive_id.len();
+        let pad = PAD_BLOCK - plain_len % PAD_BLOCK;
+        let mut buf = Vec::with_capacity(plain_len + pad);
+        buf.extend_from_slice(random);
+        // A message over 4 GiB cannot be framed; the body cap keeps us far below that.
+        buf.extend_from_slice(&u32::try_from(msg.len()).unwrap_or(u32::MAX).to_be_bytes());
+        buf.extend_from_slice(msg.as_bytes());
+        buf.extend_from_slice(receive_id);
+        // `pad` is 1..=32, so it fits in a byte.
+        buf.resize(plain_len + pad, pad as u8);
+        let total = buf.len();
+        let encryptor = cbc::Encryptor::<Aes256>::new_from_slices(&self.key, self.iv())
+            .expect("key is 32 bytes and IV 16 bytes by construction");
+        let ciphertext = encryptor
+            .encrypt_padded::<NoPadding>(&mut buf, total)
+            .expect("buffer is a whole number of blocks");
+        STANDARD.encode(ciphertext)
+    }
+}
+
+/// Checks PKCS#7 padding with WeChat's 32-byte block; returns the unpadded length.
+fn unpad(buf: &[u8]) -> Result<usize, Error> {
+    let pad = usize::from(*buf.last().unwrap_or(&0));
+    if pad == 0 || pad > PAD_BLOCK || pad > buf.len() {
+        return Err(Error::with_detail(ErrorKind::Decrypt, "bad padding"));
+    }
+    let start = buf.len() - pad;
+    if buf[start..].iter().any(|&b| usize::from(b) != pad) {
+        return Err(Error::with_detail(ErrorKind::Decrypt, "bad padding"));
+    }
+    Ok(start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codec(receive_id: &str) -> MsgCrypt {
+        let key = EncodingAesKey::new("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG").unwrap();
+        MsgCrypt::new(&key, ReceiveId::AppId(receive_id.into()))
+    }
+
+    /// Encrypts raw plaintext bytes (no framing) so malformed plaintexts can be built.
+    fn encrypt_raw(c: &MsgCrypt, plain: &[u8]) -> String {
+        assert_eq!(plain.len() % 16, 0);
+        let mut buf = plain.to_vec();
+        let n = buf.len();
+        let ct = cbc::Encryptor::<Aes256>::new_from_slices(&c.key, c.iv())
+            .unwrap()
+            .encrypt_padded::<NoPadding>(&mut buf, n)
+            .unwrap()
+            .to_vec();
+        STANDARD.encode(ct)
+    }
+
+    #[test]
+    fn round_trip_pads_to_32() {
+        let c = codec("wxb11529c136998cb6");
+        for len in [0usize, 1, 11, 12, 13, 44, 100] {
+            let msg = "x".repeat(len);
+            let enc = c.encrypt_with_random(&msg, &[7; 16]);
+            assert_eq!(STANDARD.decode(&enc).unwrap().len() % 32, 0);
+            assert_eq!(c.decrypt(&enc).unwrap(), msg);
+        }
+    }
+
+    #[test]
+    fn wrong_receive_id_is_40005() {
+        let enc = codec("wx_a").encrypt_with_random("<xml/>", &[1; 16]);
+        assert_eq!(codec("wx_b").decrypt(&enc).unwrap_err().code(), Some(-40005));
+        let empty = codec("").encrypt_with_random("<xml/>", &[1; 16]);
+        assert_eq!(codec("wx_a").decrypt(&empty).unwrap_err().kind(), ErrorKind::ReceiveId);
+    }
+
+    #[test]
+    fn malformed_ciphertexts_get_their_codes() {
+        let c = codec("wx_a");
+        assert_eq!(c.decrypt("not base64!").unwrap_err().code(), Some(-40010));
+        assert_eq!(c.decrypt("").unwrap_err().code(), Some(-40007));
+        assert_eq!(c.decrypt("AAAA").unwrap_err().code(), Some(-40007));
+        // Last byte 0 and last byte 33: bad padding.
+        let mut plain = [3u8; 64];
+        plain[63] = 0;
+        assert_eq!(c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(), Some(-40007));
+        plain[63] = 33;
+        assert_eq!(c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(), Some(-40007));
+        // Inconsistent pad bytes.
+        let mut plain = [4u8; 64];
+        plain[61] = 9;
+        assert_eq!(c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(), Some(-40007));
+        // Valid padding, but the length prefix points past the end.
+        let mut plain = [0u8; 64];
+        plain[16..20].copy_from_slice(&1000u32.to_be_bytes());
+        plain[32..].fill(32);
+        assert_eq!(c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(), Some(-40008));
+        // Valid padding that leaves less than 20 bytes.
+        let plain = [32u8; 32];
+        assert_eq!(c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(), Some(-40008));
+        // A length prefix of u32::MAX must not overflow.
+        let mut plain = [0u8; 64];
+        plain[16..20].copy_from_slice(&u32::MAX.to_be_bytes());
+        plain[32..].fill(32);
+        assert_eq!(c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(), Some(-40008));
+    }
+
+    #[test]
+    fn debug_hides_key() {
+        assert!(!format!("{:?}", codec("wx_a")).contains("105"));
+        assert!(format!("{:?}", codec("wx_a")).contains("***"));
+    }
+}

@@ -1,0 +1,234 @@
+//! The one public error type, its kinds, their official WXBizMsgCrypt codes and HTTP statuses.
+//!
+//! The codes follow Tencent's `WXBizMsgCrypt` samples (`ierror.py` / `ierror.h`):
+//! -40001 ValidateSignature, -40002 ParseXml, -40004 IllegalAesKey, -40005 ValidateAppid
+//! (WeCom: ValidateCorpid), -40007 DecryptAES, -40008 IllegalBuffer, -40010 DecodeBase64,
+//! -40011 GenReturnXml. Kinds without an official counterpart have no code.
+
+use std::fmt;
+
+use http::StatusCode;
+
+/// What went wrong, coarse enough to act on and to map onto an HTTP status.
+///
+/// The kind is meant for logs and metrics; what goes over the wire is only the status and its
+/// reason phrase (see [`Error::body_text`]), so a sender never learns which check failed.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// `signature` or `msg_signature` missing, empty, malformed or wrong (-40001, HTTP 401).
+    InvalidSignature,
+    /// `timestamp` not a number or outside the configured window (HTTP 401).
+    Timestamp,
+    /// Body or decrypted message is not acceptable XML: empty, not UTF-8, malformed, DOCTYPE or
+    /// entity declarations, processing instructions, too deep, no `Encrypt` where one is
+    /// required, or a field of the wrong type (-40002, HTTP 400).
+    Xml,
+    /// `Encrypt` / `echostr` is not valid standard base64 (-40010, HTTP 400).
+    Base64,
+    /// Ciphertext empty, not a whole number of AES blocks, or bad PKCS#7 padding (-40007, HTTP 400).
+    Decrypt,
+    /// Decrypted buffer too short, or its length prefix points past the end (-40008, HTTP 400).
+    Buffer,
+    /// The receive id at the end of the plaintext is not the configured appid / corpid
+    /// (-40005, HTTP 403).
+    ReceiveId,
+    /// The body is larger than the configured maximum (HTTP 413).
+    TooLarge,
+    /// A method other than GET or POST (HTTP 405).
+    MethodNotAllowed,
+    /// A request the engine cannot serve for another reason: no `echostr` on GET, an encrypted
+    /// request to a plaintext-only account (HTTP 400).
+    BadRequest,
+    /// The EncodingAESKey is not 43 characters of base64 for a 32-byte key (-40004).
+    InvalidAesKey,
+    /// The configuration contradicts itself, e.g. safe mode without an EncodingAESKey.
+    Config,
+    /// A reply cannot be rendered, e.g. a news reply with no or more than 8 articles (-40011).
+    InvalidReply,
+}
+
+impl ErrorKind {
+    /// The official WXBizMsgCrypt error code, where one corresponds.
+    pub const fn code(self) -> Option<i32> {
+        Some(match self {
+            Self::InvalidSignature => -40001,
+            Self::Xml => -40002,
+            Self::InvalidAesKey => -40004,
+            Self::ReceiveId => -40005,
+            Self::Decrypt => -40007,
+            Self::Buffer => -40008,
+            Self::Base64 => -40010,
+            Self::InvalidReply => -40011,
+            Self::Timestamp
+            | Self::TooLarge
+            | Self::MethodNotAllowed
+            | Self::BadRequest
+            | Self::Config => return None,
+        })
+    }
+
+    /// The HTTP status the engine answers with for this kind.
+    pub const fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidSignature | Self::Timestamp => StatusCode::UNAUTHORIZED,
+            Self::ReceiveId => StatusCode::FORBIDDEN,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Xml | Self::Base64 | Self::Decrypt | Self::Buffer | Self::BadRequest => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::InvalidAesKey | Self::Config | Self::InvalidReply => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// The error class of the fixture format (`../shared/fixture-format.md`): `signature`,
+    /// `timestamp`, `decrypt`, `appid`, `xml`, `too_large`, `bad_request`, or `config` /
+    /// `reply` for the kinds a request cannot cause.
+    pub const fn class(self) -> &'static str {
+        match self {
+            Self::InvalidSignature => "signature",
+            Self::Timestamp => "timestamp",
+            Self::Xml => "xml",
+            Self::Base64 | Self::Decrypt | Self::Buffer => "decrypt",
+            Self::ReceiveId => "appid",
+            Self::TooLarge => "too_large",
+            Self::MethodNotAllowed | Self::BadRequest => "bad_request",
+            Self::InvalidAesKey | Self::Config => "config",
+            Self::InvalidReply => "reply",
+        }
+    }
+
+    const fn description(self) -> &'static str {
+        match self {
+            Self::InvalidSignature => "invalid signature",
+            Self::Timestamp => "timestamp outside the accepted window",
+            Self::Xml => "malformed XML",
+            Self::Base64 => "invalid base64",
+            Self::Decrypt => "AES decryption failed",
+            Self::Buffer => "illegal decrypted buffer",
+            Self::ReceiveId => "receive id (appid / corpid) mismatch",
+            Self::TooLarge => "body too large",
+            Self::MethodNotAllowed => "method not allowed",
+            Self::BadRequest => "bad request",
+            Self::InvalidAesKey => "illegal EncodingAESKey",
+            Self::Config => "invalid configuration",
+            Self::InvalidReply => "invalid reply",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+/// The error of every fallible operation in this crate.
+///
+/// Carries an [`ErrorKind`] and, for logs, a detail message that never contains the token, the
+/// EncodingAESKey or decrypted content.
+pub struct Error {
+    kind: ErrorKind,
+    detail: Option<Box<str>>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind) -> Self {
+        Self { kind, detail: None }
+    }
+
+    pub(crate) fn with_detail(kind: ErrorKind, detail: impl Into<Box<str>>) -> Self {
+        Self {
+            kind,
+            detail: Some(detail.into()),
+        }
+    }
+
+    /// The kind of failure.
+    pub const fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The official WXBizMsgCrypt code (-40001 … -40011), where one corresponds.
+    pub const fn code(&self) -> Option<i32> {
+        self.kind.code()
+    }
+
+    /// The HTTP status to answer with.
+    pub const fn status(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    /// The detail for logs (which field, which byte offset), if any.
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
+    /// The body to send: the status's canonical reason phrase, the same for every failure
+    /// with that status.
+    pub fn body_text(&self) -> &'static str {
+        self.status().canonical_reason().unwrap_or("error")
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("code", &self.kind.code())
+            .field("detail", &self.detail)
+            .finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.kind, f)?;
+        if let Some(code) = self.kind.code() {
+            write!(f, " ({code})")?;
+        }
+        if let Some(detail) = &self.detail {
+            write!(f, ": {detail}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Self::new(kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_statuses_follow_the_official_table() {
+        assert_eq!(ErrorKind::InvalidSignature.code(), Some(-40001));
+        assert_eq!(ErrorKind::Xml.code(), Some(-40002));
+        assert_eq!(ErrorKind::ReceiveId.code(), Some(-40005));
+        assert_eq!(ErrorKind::Decrypt.code(), Some(-40007));
+        assert_eq!(ErrorKind::Buffer.code(), Some(-40008));
+        assert_eq!(ErrorKind::Base64.code(), Some(-40010));
+        assert_eq!(ErrorKind::Timestamp.code(), None);
+        assert_eq!(ErrorKind::TooLarge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(ErrorKind::MethodNotAllowed.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(ErrorKind::ReceiveId.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn body_does_not_tell_decrypt_failures_apart() {
+        let a = Error::new(ErrorKind::Base64);
+        let b = Error::with_detail(ErrorKind::Buffer, "length prefix past end");
+        assert_eq!(a.body_text(), b.body_text());
+        assert_eq!(a.body_text(), "Bad Request");
+        assert_eq!(b.to_string(), "illegal decrypted buffer (-40008): length prefix past end");
+    }
+}
