@@ -177,7 +177,11 @@ impl Config {
     }
 
     /// A WeCom (企业微信) application: always encrypted, receive id = corpid (or suite id).
-    pub fn wecom(token: Token, encoding_aes_key: EncodingAesKey, corpid: impl Into<String>) -> Self {
+    pub fn wecom(
+        token: Token,
+        encoding_aes_key: EncodingAesKey,
+        corpid: impl Into<String>,
+    ) -> Self {
         Self {
             token,
             encoding_aes_key: Some(encoding_aes_key),
@@ -246,9 +250,10 @@ impl Config {
                 ErrorKind::Config,
                 "compatible and safe mode need an EncodingAESKey",
             )),
-            _ if self.receive_id.as_str().is_empty() => {
-                Err(Error::with_detail(ErrorKind::Config, "empty appid / corpid"))
-            }
+            _ if self.receive_id.as_str().is_empty() => Err(Error::with_detail(
+                ErrorKind::Config,
+                "empty appid / corpid",
+            )),
             _ => Ok(()),
         }
     }
@@ -289,7 +294,10 @@ mod tests {
     fn mode_and_key_must_agree() {
         let token = Token::new("t").unwrap();
         let safe_without_key = Config::official_account(token, "wx1").mode(Mode::Safe);
-        assert_eq!(safe_without_key.validate().unwrap_err().kind(), ErrorKind::Config);
+        assert_eq!(
+            safe_without_key.validate().unwrap_err().kind(),
+            ErrorKind::Config
+        );
         assert_eq!(Mode::parse("Compat"), Some(Mode::Compatible));
         assert_eq!(Mode::parse("nope"), None);
     }

@@ -184,9 +184,15 @@ mod tests {
     #[test]
     fn wrong_receive_id_is_40005() {
         let enc = codec("wx_a").encrypt_with_random("<xml/>", &[1; 16]);
-        assert_eq!(codec("wx_b").decrypt(&enc).unwrap_err().code(), Some(-40005));
+        assert_eq!(
+            codec("wx_b").decrypt(&enc).unwrap_err().code(),
+            Some(-40005)
+        );
         let empty = codec("").encrypt_with_random("<xml/>", &[1; 16]);
-        assert_eq!(codec("wx_a").decrypt(&empty).unwrap_err().kind(), ErrorKind::ReceiveId);
+        assert_eq!(
+            codec("wx_a").decrypt(&empty).unwrap_err().kind(),
+            ErrorKind::ReceiveId
+        );
     }
 
     #[test]
@@ -198,31 +204,143 @@ mod tests {
         // Last byte 0 and last byte 33: bad padding.
         let mut plain = [3u8; 64];
         plain[63] = 0;
-        assert_eq!(c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(), Some(-40007));
+        assert_eq!(
+            c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(),
+            Some(-40007)
+        );
         plain[63] = 33;
-        assert_eq!(c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(), Some(-40007));
+        assert_eq!(
+            c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(),
+            Some(-40007)
+        );
         // Inconsistent pad bytes.
         let mut plain = [4u8; 64];
         plain[61] = 9;
-        assert_eq!(c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(), Some(-40007));
+        assert_eq!(
+            c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(),
+            Some(-40007)
+        );
         // Valid padding, but the length prefix points past the end.
         let mut plain = [0u8; 64];
         plain[16..20].copy_from_slice(&1000u32.to_be_bytes());
         plain[32..].fill(32);
-        assert_eq!(c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(), Some(-40008));
+        assert_eq!(
+            c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(),
+            Some(-40008)
+        );
         // Valid padding that leaves less than 20 bytes.
         let plain = [32u8; 32];
-        assert_eq!(c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(), Some(-40008));
+        assert_eq!(
+            c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(),
+            Some(-40008)
+        );
         // A length prefix of u32::MAX must not overflow.
         let mut plain = [0u8; 64];
         plain[16..20].copy_from_slice(&u32::MAX.to_be_bytes());
         plain[32..].fill(32);
-        assert_eq!(c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(), Some(-40008));
+        assert_eq!(
+            c.decrypt(&encrypt_raw(&c, &plain)).unwrap_err().code(),
+            Some(-40008)
+        );
     }
 
     #[test]
     fn debug_hides_key() {
         assert!(!format!("{:?}", codec("wx_a")).contains("105"));
         assert!(format!("{:?}", codec("wx_a")).contains("***"));
+    }
+}
+
+/// The body of an encrypted reply (or request, as WeChat sends it):
+/// `<xml><Encrypt/><MsgSignature/><TimeStamp/><Nonce/></xml>`, where
+/// `MsgSignature = sha1(sort(token, TimeStamp, Nonce, Encrypt))` and `TimeStamp` is Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EncryptedReply {
+    /// `Encrypt`: base64 ciphertext.
+    pub encrypt: String,
+    /// `MsgSignature`: 40 hex digits.
+    pub msg_signature: String,
+    /// `TimeStamp`: Unix seconds.
+    pub timestamp: u64,
+    /// `Nonce`.
+    pub nonce: String,
+}
+
+impl EncryptedReply {
+    /// Encrypts `xml` and signs it with `token`, `timestamp` (Unix seconds) and `nonce`.
+    pub fn seal<R: rand::Rng + ?Sized>(
+        crypt: &MsgCrypt,
+        token: &crate::Token,
+        xml: &str,
+        timestamp: u64,
+        nonce: &str,
+        rng: &mut R,
+    ) -> Self {
+        let encrypt = crypt.encrypt_with_rng(xml, rng);
+        let msg_signature = crate::signature::compute_hex(&[
+            token.as_str(),
+            &timestamp.to_string(),
+            nonce,
+            &encrypt,
+        ]);
+        Self {
+            encrypt,
+            msg_signature,
+            timestamp,
+            nonce: nonce.to_owned(),
+        }
+    }
+
+    /// Renders the envelope XML.
+    pub fn to_xml(&self) -> String {
+        let mut out = String::with_capacity(self.encrypt.len() + 200);
+        out.push_str("<xml>");
+        crate::xml::push_cdata_element(&mut out, "Encrypt", &self.encrypt);
+        crate::xml::push_cdata_element(&mut out, "MsgSignature", &self.msg_signature);
+        out.push_str("<TimeStamp>");
+        out.push_str(&self.timestamp.to_string());
+        out.push_str("</TimeStamp>");
+        crate::xml::push_cdata_element(&mut out, "Nonce", &self.nonce);
+        out.push_str("</xml>");
+        out
+    }
+
+    /// Reads an envelope from XML.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Xml`] when the XML is malformed or lacks `Encrypt`, `MsgSignature`,
+    /// `TimeStamp` (a number) or `Nonce`.
+    pub fn from_xml(xml: &str) -> Result<Self, Error> {
+        let root = crate::xml::parse(xml)?;
+        let field = |name: &'static str| {
+            root.child_text(name)
+                .map(str::to_owned)
+                .ok_or_else(|| Error::with_detail(ErrorKind::Xml, format!("no {name}")))
+        };
+        Ok(Self {
+            encrypt: field("Encrypt")?,
+            msg_signature: field("MsgSignature")?,
+            timestamp: field("TimeStamp")?
+                .trim()
+                .parse()
+                .map_err(|_| Error::with_detail(ErrorKind::Xml, "TimeStamp is not a number"))?,
+            nonce: field("Nonce")?,
+        })
+    }
+
+    /// Checks `MsgSignature` and decrypts, as WeChat does with a reply.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidSignature`] (-40001) or any error of [`MsgCrypt::decrypt`].
+    pub fn open(&self, crypt: &MsgCrypt, token: &crate::Token) -> Result<String, Error> {
+        crate::signature::verify_msg_signature(
+            token,
+            &self.timestamp.to_string(),
+            &self.nonce,
+            &self.encrypt,
+            &self.msg_signature,
+        )?;
+        crypt.decrypt(&self.encrypt)
     }
 }

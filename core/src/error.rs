@@ -219,7 +219,10 @@ mod tests {
         assert_eq!(ErrorKind::Base64.code(), Some(-40010));
         assert_eq!(ErrorKind::Timestamp.code(), None);
         assert_eq!(ErrorKind::TooLarge.status(), StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(ErrorKind::MethodNotAllowed.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            ErrorKind::MethodNotAllowed.status(),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
         assert_eq!(ErrorKind::ReceiveId.status(), StatusCode::FORBIDDEN);
     }
 
@@ -229,6 +232,9 @@ mod tests {
         let b = Error::with_detail(ErrorKind::Buffer, "length prefix past end");
         assert_eq!(a.body_text(), b.body_text());
         assert_eq!(a.body_text(), "Bad Request");
-        assert_eq!(b.to_string(), "illegal decrypted buffer (-40008): length prefix past end");
+        assert_eq!(
+            b.to_string(),
+            "illegal decrypted buffer (-40008): length prefix past end"
+        );
     }
 }

@@ -1,5 +1,44 @@
-#![allow(missing_docs)]
+#![doc = include_str!("../README.md")]
+
 pub mod config;
 pub mod crypto;
+pub mod engine;
 pub mod error;
+pub mod message;
+pub mod reply;
+pub mod request;
+pub mod router;
 pub mod signature;
+pub mod xml;
+
+pub use http;
+
+#[doc(inline)]
+pub use config::{Config, DEFAULT_MAX_BODY_BYTES, EncodingAesKey, Mode, ReceiveId, Token};
+#[doc(inline)]
+pub use crypto::{EncryptedReply, MsgCrypt};
+#[doc(inline)]
+pub use engine::{Engine, Handled, Received};
+#[doc(inline)]
+pub use error::{Error, ErrorKind};
+#[doc(inline)]
+pub use message::*;
+#[doc(inline)]
+pub use reply::{Article, IntoReply, MusicReply, NewsReply, Reply, VideoReply};
+#[doc(inline)]
+pub use request::{CallbackQuery, Request};
+#[doc(inline)]
+pub use router::{Handler, Router};
+#[doc(inline)]
+pub use signature::{verify_msg_signature, verify_signature};
+#[doc(inline)]
+pub use xml::Element;
+
+/// The names most handler code needs: `use wechat_callback::prelude::*;`.
+pub mod prelude {
+    pub use crate::message::{Event, Head, Kind, Message};
+    pub use crate::reply::{IntoReply as _, Reply};
+    pub use crate::request::Request;
+    pub use crate::router::Router;
+    pub use crate::{Config, EncodingAesKey, Engine, Mode, Token};
+}

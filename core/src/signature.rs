@@ -167,7 +167,12 @@ mod tests {
         let token = Token::new("test").unwrap();
         let good = "F21891DE399B4E33A1A93C9A7B8A8FFFB5A443FF";
         verify_signature(&token, "1410685589", "test", good).unwrap();
-        for bad in ["", "zz", &good[..39], "f21891de399b4e33a1a93c9a7b8a8fffb5a443fe"] {
+        for bad in [
+            "",
+            "zz",
+            &good[..39],
+            "f21891de399b4e33a1a93c9a7b8a8fffb5a443fe",
+        ] {
             let err = verify_signature(&token, "1410685589", "test", bad).unwrap_err();
             assert_eq!(err.code(), Some(-40001), "{bad}");
         }

@@ -1,0 +1,331 @@
+//! The engine: one HTTP exchange in, one out.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, StatusCode, header};
+
+use crate::config::{Config, Mode, ReceiveId};
+use crate::crypto::{EncryptedReply, MsgCrypt};
+use crate::error::{Error, ErrorKind};
+use crate::reply::Reply;
+use crate::request::{CallbackQuery, Request};
+use crate::router::Router;
+use crate::signature::{check_timestamp, verify_msg_signature, verify_signature};
+use crate::xml;
+
+/// What a callback carried, once verified (and decrypted).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Received {
+    /// URL verification (GET): the `echostr` to answer, already decrypted for WeCom.
+    Echostr(String),
+    /// A message or event (POST).
+    Message(Box<Request>),
+}
+
+/// The result of [`Engine::process`]: what was received, the handlers' reply and the response.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Handled {
+    /// What the callback carried.
+    pub received: Received,
+    /// The reply chosen by the handlers (`None` for URL verification).
+    pub reply: Option<Reply>,
+    /// The HTTP response to send.
+    pub response: http::Response<Bytes>,
+}
+
+type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// Receives WeChat callbacks: verifies, decrypts, parses, dispatches to the [`Router`],
+/// renders and encrypts the reply. Cheap to share behind an `Arc`; `handle` takes `&self`.
+pub struct Engine {
+    config: Config,
+    crypt: Option<MsgCrypt>,
+    router: Router<()>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.config)
+            .field("router", &self.router)
+            .finish_non_exhaustive()
+    }
+}
+
+fn system_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Engine {
+    /// An engine for one account.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when the mode needs an EncodingAESKey that is missing, when a
+    /// WeCom account is set to plain mode, or when the receive id is empty.
+    pub fn new(config: Config, router: Router<()>) -> Result<Self, Error> {
+        config.validate()?;
+        let crypt = config
+            .encoding_aes_key
+            .as_ref()
+            .map(|key| MsgCrypt::new(key, config.receive_id.clone()));
+        Ok(Self {
+            config,
+            crypt,
+            router,
+            clock: Arc::new(system_now),
+        })
+    }
+
+    /// Replaces the clock (Unix seconds) used for the timestamp window and reply `CreateTime`
+    /// / `TimeStamp`; replays and tests fix it.
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The body cap in bytes; adapters stop reading past it.
+    pub fn max_body_bytes(&self) -> usize {
+        self.config.max_body_bytes
+    }
+
+    /// The codec, when an EncodingAESKey is configured.
+    pub fn crypt(&self) -> Option<&MsgCrypt> {
+        self.crypt.as_ref()
+    }
+
+    /// The engine's clock, Unix seconds.
+    pub fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    /// Handles one callback and always answers: 200 with the echo or reply, or the error's
+    /// status with its reason phrase as the body (the failed check is logged, never sent).
+    pub fn handle(&self, request: http::Request<Bytes>) -> http::Response<Bytes> {
+        match self.process(&request) {
+            Ok(handled) => handled.response,
+            Err(error) => {
+                tracing::warn!(
+                    kind = ?error.kind(),
+                    code = ?error.code(),
+                    status = error.status().as_u16(),
+                    detail = error.detail().unwrap_or(""),
+                    "callback refused"
+                );
+                error_response(&error)
+            }
+        }
+    }
+
+    /// Handles one callback and returns what was received and answered, for tools and tests.
+    ///
+    /// # Errors
+    /// Any failed check, as listed on [`ErrorKind`].
+    pub fn process(&self, request: &http::Request<Bytes>) -> Result<Handled, Error> {
+        let query = CallbackQuery::from_query(request.uri().query().unwrap_or(""));
+        let received = self.receive(request.method(), query, request.body())?;
+        match received {
+            Received::Echostr(echostr) => {
+                let response =
+                    ok_response("text/plain; charset=utf-8", Bytes::from(echostr.clone()));
+                Ok(Handled {
+                    received: Received::Echostr(echostr),
+                    reply: None,
+                    response,
+                })
+            }
+            Received::Message(message) => {
+                let reply = self.router.dispatch(&message);
+                let body = self.render(&message, &reply)?;
+                let content_type = if reply.is_empty() {
+                    "text/plain; charset=utf-8"
+                } else {
+                    "application/xml; charset=utf-8"
+                };
+                Ok(Handled {
+                    received: Received::Message(message),
+                    reply: Some(reply),
+                    response: ok_response(content_type, Bytes::from(body)),
+                })
+            }
+        }
+    }
+
+    /// Verifies and opens a callback without dispatching it.
+    ///
+    /// GET is URL verification: official accounts check `signature` and echo `echostr`; WeCom
+    /// checks `msg_signature` over the encrypted `echostr` and answers its plaintext. POST is a
+    /// message, plaintext or encrypted according to the mode and `encrypt_type`.
+    ///
+    /// # Errors
+    /// Any failed check, as listed on [`ErrorKind`].
+    pub fn receive(
+        &self,
+        method: &Method,
+        query: CallbackQuery,
+        body: &[u8],
+    ) -> Result<Received, Error> {
+        if method == Method::GET {
+            self.receive_echostr(&query).map(Received::Echostr)
+        } else if method == Method::POST {
+            self.receive_message(query, body)
+                .map(|request| Received::Message(Box::new(request)))
+        } else {
+            Err(Error::new(ErrorKind::MethodNotAllowed))
+        }
+    }
+
+    fn receive_echostr(&self, query: &CallbackQuery) -> Result<String, Error> {
+        let echostr = query
+            .echostr
+            .as_deref()
+            .ok_or_else(|| Error::with_detail(ErrorKind::BadRequest, "GET without echostr"))?;
+        let timestamp = query.timestamp.as_deref().unwrap_or_default();
+        let nonce = query.nonce.as_deref().unwrap_or_default();
+        match (&self.config.receive_id, &self.crypt) {
+            (ReceiveId::CorpId(_), Some(crypt)) => {
+                let msg_signature = required(&query.msg_signature, "msg_signature")?;
+                verify_msg_signature(&self.config.token, timestamp, nonce, echostr, msg_signature)?;
+                self.check_timestamp(timestamp)?;
+                crypt.decrypt(echostr)
+            }
+            _ => {
+                let signature = required(&query.signature, "signature")?;
+                verify_signature(&self.config.token, timestamp, nonce, signature)?;
+                self.check_timestamp(timestamp)?;
+                Ok(echostr.to_owned())
+            }
+        }
+    }
+
+    fn receive_message(&self, query: CallbackQuery, body: &[u8]) -> Result<Request, Error> {
+        if body.len() > self.config.max_body_bytes {
+            return Err(Error::with_detail(
+                ErrorKind::TooLarge,
+                format!("{} bytes, limit {}", body.len(), self.config.max_body_bytes),
+            ));
+        }
+        let timestamp = query.timestamp.as_deref().unwrap_or_default();
+        let nonce = query.nonce.as_deref().unwrap_or_default();
+        let encrypted = match (self.config.mode, &self.config.receive_id) {
+            (_, ReceiveId::CorpId(_)) | (Mode::Safe, _) => true,
+            (Mode::Compatible, _) => query.is_aes(),
+            (Mode::Plain, _) if query.is_aes() => {
+                return Err(Error::with_detail(
+                    ErrorKind::BadRequest,
+                    "encrypted request to an account configured for plain mode",
+                ));
+            }
+            (Mode::Plain, _) => false,
+        };
+        // `signature` covers only token, timestamp and nonce: check it first, before any parsing.
+        // Encrypted requests are covered by `msg_signature`; a `signature` beside it must match too.
+        if !encrypted || query.signature.is_some() {
+            let signature = required(&query.signature, "signature")?;
+            verify_signature(&self.config.token, timestamp, nonce, signature)?;
+        }
+        let body = std::str::from_utf8(body)
+            .map_err(|_| Error::with_detail(ErrorKind::Xml, "body is not UTF-8"))?;
+        let root = xml::parse(body)?;
+        if !encrypted {
+            self.check_timestamp(timestamp)?;
+            return Request::from_root(root, query, false);
+        }
+        let encrypt = root
+            .child_text("Encrypt")
+            .filter(|e| !e.is_empty())
+            .ok_or_else(|| {
+                Error::with_detail(ErrorKind::Xml, "no Encrypt in an encrypted request")
+            })?;
+        let msg_signature = required(&query.msg_signature, "msg_signature")?;
+        verify_msg_signature(&self.config.token, timestamp, nonce, encrypt, msg_signature)?;
+        self.check_timestamp(timestamp)?;
+        let crypt = self
+            .crypt
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::Config))?;
+        let plaintext = crypt.decrypt(encrypt)?;
+        Request::from_root(xml::parse(&plaintext)?, query, true)
+    }
+
+    fn check_timestamp(&self, timestamp: &str) -> Result<u64, Error> {
+        check_timestamp(timestamp, self.now(), self.config.timestamp_tolerance_s)
+    }
+
+    /// Renders `reply` for `request`: `success` for the empty reply, the reply XML for a
+    /// plaintext request, and the encrypted envelope (fresh random bytes and nonce, `TimeStamp`
+    /// = now) for an encrypted one.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] if the request was encrypted but no key is configured (cannot
+    /// happen for requests this engine received).
+    pub fn render(&self, request: &Request, reply: &Reply) -> Result<String, Error> {
+        self.render_with_rng(request, reply, &mut rand::rng())
+    }
+
+    /// [`Engine::render`] with the randomness (16 prefix bytes, nonce) taken from `rng`.
+    ///
+    /// # Errors
+    /// As [`Engine::render`].
+    pub fn render_with_rng<R: rand::Rng + ?Sized>(
+        &self,
+        request: &Request,
+        reply: &Reply,
+        rng: &mut R,
+    ) -> Result<String, Error> {
+        let now = self.now();
+        let head = request.head();
+        let xml = reply.to_xml(&head.from_user_name, &head.to_user_name, now);
+        if reply.is_empty() || !request.is_encrypted() {
+            return Ok(xml);
+        }
+        let crypt = self
+            .crypt
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::Config))?;
+        let nonce = rng.next_u32().to_string();
+        Ok(EncryptedReply::seal(crypt, &self.config.token, &xml, now, &nonce, rng).to_xml())
+    }
+}
+
+fn required<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str, Error> {
+    value
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::with_detail(ErrorKind::InvalidSignature, format!("no {name}")))
+}
+
+fn ok_response(content_type: &'static str, body: Bytes) -> http::Response<Bytes> {
+    let mut response = http::Response::new(body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    response
+}
+
+/// The response for a failed callback: the error's status, its reason phrase as the body.
+pub fn error_response(error: &Error) -> http::Response<Bytes> {
+    let mut response = ok_response(
+        "text/plain; charset=utf-8",
+        Bytes::from_static(error.body_text().as_bytes()),
+    );
+    *response.status_mut() = error.status();
+    if error.status() == StatusCode::METHOD_NOT_ALLOWED {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
+    }
+    response
+}

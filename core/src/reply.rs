@@ -1,0 +1,355 @@
+//! Passive replies (被动回复用户消息) and their XML.
+//!
+//! Source: 公众平台 “基础消息能力 / 被动回复用户消息” and “消息转发到客服”. The reply swaps the
+//! request's `ToUserName` / `FromUserName`, carries `CreateTime` in Unix seconds, and puts every
+//! text in CDATA (a `]]>` inside is split across two sections). The empty reply is the literal
+//! `success`, which tells WeChat not to retry and to show the user nothing.
+
+use std::fmt::Write as _;
+
+use crate::error::{Error, ErrorKind};
+use crate::xml::{push_cdata, push_cdata_element};
+
+/// Most articles a news reply may carry.
+pub const MAX_ARTICLES: usize = 8;
+
+/// A passive reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reply {
+    /// No reply: the body `success`.
+    Empty,
+    /// `MsgType` = `text`.
+    Text {
+        /// `Content`.
+        content: String,
+    },
+    /// `MsgType` = `image`.
+    Image {
+        /// `Image/MediaId`, from the media upload API.
+        media_id: String,
+    },
+    /// `MsgType` = `voice`.
+    Voice {
+        /// `Voice/MediaId`.
+        media_id: String,
+    },
+    /// `MsgType` = `video`.
+    Video(VideoReply),
+    /// `MsgType` = `music`.
+    Music(MusicReply),
+    /// `MsgType` = `news`, 1 to [`MAX_ARTICLES`] articles (build with [`Reply::news`]).
+    News(NewsReply),
+    /// `MsgType` = `transfer_customer_service`: hand the message to customer service.
+    TransferCustomerService {
+        /// `TransInfo/KfAccount`: a specific agent, or any when `None`.
+        kf_account: Option<String>,
+    },
+}
+
+/// The `Video` element of a video reply.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VideoReply {
+    /// `MediaId`.
+    pub media_id: String,
+    /// `Title` (optional: empty is left out).
+    pub title: String,
+    /// `Description` (optional: empty is left out).
+    pub description: String,
+}
+
+/// The `Music` element of a music reply.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MusicReply {
+    /// `Title`.
+    pub title: String,
+    /// `Description`.
+    pub description: String,
+    /// `MusicUrl`.
+    pub music_url: String,
+    /// `HQMusicUrl`, played on Wi-Fi.
+    pub hq_music_url: String,
+    /// `ThumbMediaId`.
+    pub thumb_media_id: String,
+}
+
+/// One `item` of a news reply.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Article {
+    /// `Title`.
+    pub title: String,
+    /// `Description`.
+    pub description: String,
+    /// `PicUrl`: JPG or PNG, 360×200 for the first article, 200×200 for the others.
+    pub pic_url: String,
+    /// `Url` opened on tap.
+    pub url: String,
+}
+
+/// The articles of a news reply: 1 to [`MAX_ARTICLES`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewsReply {
+    articles: Vec<Article>,
+}
+
+impl NewsReply {
+    /// The articles, in order.
+    pub fn articles(&self) -> &[Article] {
+        &self.articles
+    }
+}
+
+impl Reply {
+    /// A text reply.
+    pub fn text(content: impl Into<String>) -> Self {
+        Self::Text {
+            content: content.into(),
+        }
+    }
+
+    /// An image reply.
+    pub fn image(media_id: impl Into<String>) -> Self {
+        Self::Image {
+            media_id: media_id.into(),
+        }
+    }
+
+    /// A voice reply.
+    pub fn voice(media_id: impl Into<String>) -> Self {
+        Self::Voice {
+            media_id: media_id.into(),
+        }
+    }
+
+    /// A video reply.
+    pub fn video(video: VideoReply) -> Self {
+        Self::Video(video)
+    }
+
+    /// A music reply.
+    pub fn music(music: MusicReply) -> Self {
+        Self::Music(music)
+    }
+
+    /// A news reply.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidReply`] (-40011) with no articles or more than [`MAX_ARTICLES`].
+    pub fn news(articles: impl IntoIterator<Item = Article>) -> Result<Self, Error> {
+        let articles: Vec<Article> = articles.into_iter().collect();
+        if articles.is_empty() || articles.len() > MAX_ARTICLES {
+            return Err(Error::with_detail(
+                ErrorKind::InvalidReply,
+                format!("a news reply takes 1 to 8 articles, not {}", articles.len()),
+            ));
+        }
+        Ok(Self::News(NewsReply { articles }))
+    }
+
+    /// Hands the conversation to customer service, optionally to one agent account.
+    pub fn transfer_customer_service(kf_account: Option<String>) -> Self {
+        Self::TransferCustomerService { kf_account }
+    }
+
+    /// Whether this is the empty reply (`success`).
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Self::Empty)
+    }
+
+    /// The reply's `MsgType`, or `None` for the empty reply.
+    pub fn msg_type(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::Empty => return None,
+            Self::Text { .. } => "text",
+            Self::Image { .. } => "image",
+            Self::Voice { .. } => "voice",
+            Self::Video(_) => "video",
+            Self::Music(_) => "music",
+            Self::News(_) => "news",
+            Self::TransferCustomerService { .. } => "transfer_customer_service",
+        })
+    }
+
+    /// Renders the reply as UTF-8 XML; the empty reply renders as `success`.
+    ///
+    /// `to_user_name` is the request's `FromUserName` and `from_user_name` its `ToUserName`;
+    /// `create_time` is Unix seconds.
+    pub fn to_xml(&self, to_user_name: &str, from_user_name: &str, create_time: u64) -> String {
+        let Some(msg_type) = self.msg_type() else {
+            return "success".to_owned();
+        };
+        let mut out = String::with_capacity(256);
+        out.push_str("<xml>");
+        push_cdata_element(&mut out, "ToUserName", to_user_name);
+        push_cdata_element(&mut out, "FromUserName", from_user_name);
+        let _ = write!(out, "<CreateTime>{create_time}</CreateTime>");
+        push_cdata_element(&mut out, "MsgType", msg_type);
+        match self {
+            Self::Empty => {}
+            Self::Text { content } => push_cdata_element(&mut out, "Content", content),
+            Self::Image { media_id } => wrap(&mut out, "Image", |out| {
+                push_cdata_element(out, "MediaId", media_id);
+            }),
+            Self::Voice { media_id } => wrap(&mut out, "Voice", |out| {
+                push_cdata_element(out, "MediaId", media_id);
+            }),
+            Self::Video(video) => wrap(&mut out, "Video", |out| {
+                push_cdata_element(out, "MediaId", &video.media_id);
+                push_optional(out, "Title", &video.title);
+                push_optional(out, "Description", &video.description);
+            }),
+            Self::Music(music) => wrap(&mut out, "Music", |out| {
+                push_cdata_element(out, "Title", &music.title);
+                push_cdata_element(out, "Description", &music.description);
+                push_cdata_element(out, "MusicUrl", &music.music_url);
+                push_cdata_element(out, "HQMusicUrl", &music.hq_music_url);
+                push_cdata_element(out, "ThumbMediaId", &music.thumb_media_id);
+            }),
+            Self::News(news) => {
+                let _ = write!(out, "<ArticleCount>{}</ArticleCount>", news.articles.len());
+                wrap(&mut out, "Articles", |out| {
+                    for article in &news.articles {
+                        wrap(out, "item", |out| {
+                            push_cdata_element(out, "Title", &article.title);
+                            push_cdata_element(out, "Description", &article.description);
+                            push_cdata_element(out, "PicUrl", &article.pic_url);
+                            push_cdata_element(out, "Url", &article.url);
+                        });
+                    }
+                });
+            }
+            Self::TransferCustomerService { kf_account } => {
+                if let Some(account) = kf_account {
+                    wrap(&mut out, "TransInfo", |out| {
+                        out.push_str("<KfAccount>");
+                        push_cdata(out, account);
+                        out.push_str("</KfAccount>");
+                    });
+                }
+            }
+        }
+        out.push_str("</xml>");
+        out
+    }
+}
+
+fn wrap(out: &mut String, name: &str, body: impl FnOnce(&mut String)) {
+    let _ = write!(out, "<{name}>");
+    body(out);
+    let _ = write!(out, "</{name}>");
+}
+
+fn push_optional(out: &mut String, name: &str, text: &str) {
+    if !text.is_empty() {
+        push_cdata_element(out, name, text);
+    }
+}
+
+/// Anything a handler may return.
+///
+/// `None` (from an `Option`) means the handler declines and the next handler for the kind runs;
+/// every other value is the answer. `()` answers `success`; a `String` or `&'static str` answers
+/// a text reply; an `Err` answers `success` and logs the error at `warn`.
+pub trait IntoReply {
+    /// The reply, or `None` to decline.
+    fn into_reply(self) -> Option<Reply>;
+}
+
+impl IntoReply for Reply {
+    fn into_reply(self) -> Option<Reply> {
+        Some(self)
+    }
+}
+
+impl<R: IntoReply> IntoReply for Option<R> {
+    fn into_reply(self) -> Option<Reply> {
+        self.and_then(IntoReply::into_reply)
+    }
+}
+
+impl IntoReply for () {
+    fn into_reply(self) -> Option<Reply> {
+        Some(Reply::Empty)
+    }
+}
+
+impl IntoReply for String {
+    fn into_reply(self) -> Option<Reply> {
+        Some(Reply::text(self))
+    }
+}
+
+impl IntoReply for &'static str {
+    fn into_reply(self) -> Option<Reply> {
+        Some(Reply::text(self))
+    }
+}
+
+impl<R: IntoReply> IntoReply for Result<R, Error> {
+    fn into_reply(self) -> Option<Reply> {
+        match self {
+            Ok(reply) => reply.into_reply(),
+            Err(error) => {
+                tracing::warn!(kind = ?error.kind(), code = ?error.code(), %error, "handler failed; answering success");
+                Some(Reply::Empty)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xml;
+
+    #[test]
+    fn text_reply_golden_bytes() {
+        let xml = Reply::text("你好 ]]> <b>&").to_xml("o_user", "gh_acct", 1_700_000_000);
+        assert_eq!(
+            xml,
+            "<xml><ToUserName><![CDATA[o_user]]></ToUserName>\
+             <FromUserName><![CDATA[gh_acct]]></FromUserName>\
+             <CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>\
+             <Content><![CDATA[你好 ]]]]><![CDATA[> <b>&]]></Content></xml>"
+        );
+        let root = xml::parse(&xml).unwrap();
+        assert_eq!(root.child_text("Content"), Some("你好 ]]> <b>&"));
+    }
+
+    #[test]
+    fn news_takes_one_to_eight_articles() {
+        assert_eq!(Reply::news([]).unwrap_err().code(), Some(-40011));
+        assert!(Reply::news(vec![Article::default(); 9]).is_err());
+        let news = Reply::news(vec![Article::default(); 2]).unwrap();
+        let root = xml::parse(&news.to_xml("a", "b", 1)).unwrap();
+        assert_eq!(root.child_text("ArticleCount"), Some("2"));
+        assert_eq!(root.find_all("Articles/item").count(), 2);
+    }
+
+    #[test]
+    fn empty_is_success_and_options_decline() {
+        assert_eq!(Reply::Empty.to_xml("a", "b", 1), "success");
+        assert_eq!(None::<Reply>.into_reply(), None);
+        assert_eq!(().into_reply(), Some(Reply::Empty));
+        assert_eq!("hi".into_reply(), Some(Reply::text("hi")));
+    }
+
+    #[test]
+    fn transfer_and_media_replies_render() {
+        let xml = Reply::transfer_customer_service(Some("kf1@test".into())).to_xml("a", "b", 1);
+        let root = xml::parse(&xml).unwrap();
+        assert_eq!(
+            root.child_text("MsgType"),
+            Some("transfer_customer_service")
+        );
+        assert_eq!(root.find("TransInfo/KfAccount").unwrap().text(), "kf1@test");
+        let xml = Reply::video(VideoReply {
+            media_id: "m".into(),
+            ..VideoReply::default()
+        })
+        .to_xml("a", "b", 1);
+        let root = xml::parse(&xml).unwrap();
+        assert_eq!(root.find("Video/MediaId").unwrap().text(), "m");
+        assert!(root.find("Video/Title").is_none());
+    }
+}
