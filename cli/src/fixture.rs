@@ -1,0 +1,436 @@
+//! Recorded callback fixtures (`../shared/fixture-format.md`) and their replay.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use wechat_callback::{
+    Config, EncodingAesKey, EncryptedReply, Engine, Error, Handled, Mode, Received, Reply, Request,
+    Router, Text, Token,
+};
+
+/// One recorded request with its expected outcome.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Fixture {
+    pub(crate) name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) source: Option<String>,
+    pub(crate) method: String,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub(crate) query: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) query_string: Option<String>,
+    #[serde(default)]
+    pub(crate) body: String,
+    pub(crate) config: FixtureConfig,
+    pub(crate) expect: Map<String, Value>,
+}
+
+/// The account a fixture was recorded for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct FixtureConfig {
+    #[serde(default = "default_platform")]
+    pub(crate) platform: String,
+    pub(crate) token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) encoding_aes_key: Option<String>,
+    pub(crate) appid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) agent_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) mode: Option<String>,
+    pub(crate) now: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) timestamp_tolerance_s: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) max_body_bytes: Option<usize>,
+}
+
+fn default_platform() -> String {
+    "mp".to_owned()
+}
+
+impl FixtureConfig {
+    /// The engine configuration this fixture describes.
+    pub(crate) fn to_config(&self) -> Result<Config, String> {
+        let token = Token::new(self.token.as_str()).map_err(|e| e.to_string())?;
+        let key = self
+            .encoding_aes_key
+            .as_deref()
+            .map(EncodingAesKey::new)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let mut config = match (self.platform.as_str(), key) {
+            ("wecom", Some(key)) => Config::wecom(token, key, self.appid.as_str()),
+            ("wecom", None) => return Err("a wecom fixture needs encoding_aes_key".into()),
+            ("mp", key) => {
+                let config = Config::official_account(token, self.appid.as_str());
+                match key {
+                    Some(key) => config.encoding_aes_key(key),
+                    None => config,
+                }
+            }
+            (other, _) => return Err(format!("unknown platform {other:?}")),
+        };
+        if let Some(mode) = &self.mode {
+            config =
+                config.mode(Mode::parse(mode).ok_or_else(|| format!("unknown mode {mode:?}"))?);
+        }
+        if let Some(tolerance) = self.timestamp_tolerance_s {
+            config = config.timestamp_tolerance_secs(tolerance);
+        }
+        if let Some(max) = self.max_body_bytes {
+            config = config.max_body_bytes(max);
+        }
+        Ok(config)
+    }
+
+    /// An engine for this account with the replay's echo handlers and the clock at `now`.
+    pub(crate) fn engine(&self) -> Result<Engine, String> {
+        let now = self.now;
+        Engine::new(self.to_config()?, echo_router())
+            .map(|engine| engine.with_clock(move || now))
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The replay's built-in handlers: a text message gets a text reply with the same `Content`;
+/// every other kind gets the empty reply (`success`).
+pub(crate) fn echo_router() -> Router {
+    Router::new().on_text(|text: &Text| Reply::text(text.content.clone()))
+}
+
+impl Fixture {
+    /// Reads one fixture file.
+    pub(crate) fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The query string as sent: `query_string` when given, else `query` encoded.
+    pub(crate) fn query_string(&self) -> String {
+        if let Some(query_string) = &self.query_string {
+            return query_string.clone();
+        }
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in &self.query {
+            match value {
+                Value::String(s) => out.append_pair(key, s),
+                Value::Null => continue,
+                other => out.append_pair(key, &other.to_string()),
+            };
+        }
+        out.finish()
+    }
+
+    /// The HTTP request this fixture records, for the path `path`.
+    pub(crate) fn http_request(&self, path: &str) -> Result<http::Request<Bytes>, String> {
+        let query = self.query_string();
+        let uri = if query.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{query}")
+        };
+        http::Request::builder()
+            .method(self.method.as_str())
+            .uri(uri)
+            .body(Bytes::from(self.body.clone()))
+            .map_err(|e| format!("cannot build the request: {e}"))
+    }
+}
+
+/// Collects `*.json` files under the given paths (recursively), skipping names that start
+/// with `_`, sorted by path.
+pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    fn walk(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+        let skipped = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('_'));
+        if path.is_dir() {
+            let entries =
+                std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| format!("{}: {e}", path.display()))?;
+                let child = entry.path();
+                let child_skipped = child
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with('_'));
+                if !child_skipped {
+                    walk(&child, out)?;
+                }
+            }
+        } else if path.extension().is_some_and(|e| e == "json") && !skipped {
+            out.push(path.to_owned());
+        } else if !path.exists() {
+            return Err(format!("{}: no such file or folder", path.display()));
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for path in paths {
+        walk(path, &mut out)?;
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// An element tree as JSON: text → string, children → object, repeated names → array.
+pub(crate) fn fields_json(element: &wechat_callback::Element) -> Value {
+    if element.children().is_empty() {
+        return Value::String(element.text().to_owned());
+    }
+    let mut map = Map::new();
+    for child in element.children() {
+        let value = fields_json(child);
+        // An element's own value is a string or an object, never an array: an array here can
+        // only be the one made for an earlier repeat of this name.
+        match map.get_mut(child.name()) {
+            Some(Value::Array(items)) => items.push(value),
+            Some(existing) => {
+                let first = existing.take();
+                *existing = Value::Array(vec![first, value]);
+            }
+            None => {
+                map.insert(child.name().to_owned(), value);
+            }
+        }
+    }
+    Value::Object(map)
+}
+
+/// What one run of a fixture produced, in the shape of the `--json` line.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Outcome {
+    pub(crate) name: String,
+    pub(crate) pass: bool,
+    pub(crate) outcome: &'static str,
+    pub(crate) error: Option<&'static str>,
+    pub(crate) code: Option<i32>,
+    pub(crate) status: u16,
+    pub(crate) kind: Option<&'static str>,
+    pub(crate) msg_type: Option<String>,
+    pub(crate) event: Option<String>,
+    pub(crate) fields: Option<Value>,
+    pub(crate) response_body: String,
+    #[serde(skip)]
+    pub(crate) problems: Vec<String>,
+}
+
+impl Outcome {
+    /// Describes an engine result (in-process) or an HTTP answer (over the wire).
+    pub(crate) fn new(name: &str, result: &Result<Handled, Error>) -> Self {
+        match result {
+            Ok(handled) => {
+                let body = String::from_utf8_lossy(handled.response.body()).into_owned();
+                let status = handled.response.status().as_u16();
+                match &handled.received {
+                    Received::Echostr(_) => Self::base(name, "ok", None, None, status, body)
+                        .with_kind("echostr", None, None, None),
+                    Received::Message(request) => {
+                        let kind = if request.kind().is_event() {
+                            "event"
+                        } else {
+                            "message"
+                        };
+                        let head = request.head();
+                        Self::base(name, "ok", None, None, status, body).with_kind(
+                            kind,
+                            Some(head.msg_type.clone()),
+                            head.event.as_ref().map(|e| e.to_lowercase()),
+                            Some(fields_json(request.fields())),
+                        )
+                    }
+                    _ => Self::base(name, "ok", None, None, status, body),
+                }
+            }
+            Err(error) => Self::base(
+                name,
+                "error",
+                Some(error.kind().class()),
+                error.code(),
+                error.status().as_u16(),
+                error.body_text().to_owned(),
+            ),
+        }
+    }
+
+    fn base(
+        name: &str,
+        outcome: &'static str,
+        error: Option<&'static str>,
+        code: Option<i32>,
+        status: u16,
+        response_body: String,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            pass: false,
+            outcome,
+            error,
+            code,
+            status,
+            kind: None,
+            msg_type: None,
+            event: None,
+            fields: None,
+            response_body,
+            problems: Vec::new(),
+        }
+    }
+
+    fn with_kind(
+        mut self,
+        kind: &'static str,
+        msg_type: Option<String>,
+        event: Option<String>,
+        fields: Option<Value>,
+    ) -> Self {
+        self.kind = Some(kind);
+        self.msg_type = msg_type;
+        self.event = event;
+        self.fields = fields;
+        self
+    }
+}
+
+fn expect_str<'a>(expect: &'a Map<String, Value>, key: &str) -> Option<Option<&'a str>> {
+    expect.get(key).map(Value::as_str)
+}
+
+/// Compares an outcome with the fixture's `expect`; fills `problems` and `pass`.
+pub(crate) fn check(fixture: &Fixture, outcome: &mut Outcome, engine: &Engine) {
+    let expect = &fixture.expect;
+    let mut problems = Vec::new();
+    let mut differ = |what: &str, want: &dyn std::fmt::Debug, got: &dyn std::fmt::Debug| {
+        problems.push(format!("{what}: expected {want:?}, got {got:?}"));
+    };
+    let want_outcome = expect_str(expect, "outcome").flatten().unwrap_or("ok");
+    if want_outcome != outcome.outcome {
+        differ("outcome", &want_outcome, &outcome.outcome);
+    }
+    if want_outcome == "error" {
+        if let Some(want) = expect_str(expect, "error").flatten()
+            && Some(want) != outcome.error
+        {
+            differ("error", &want, &outcome.error);
+        }
+    } else if outcome.outcome == "ok" {
+        if let Some(want) = expect_str(expect, "kind").flatten()
+            && Some(want) != outcome.kind
+        {
+            differ("kind", &want, &outcome.kind);
+        }
+        if let Some(want) = expect_str(expect, "msg_type")
+            && want
+                != outcome
+                    .msg_type
+                    .as_deref()
+                    .filter(|_| outcome.kind != Some("echostr"))
+        {
+            differ("msg_type", &want, &outcome.msg_type);
+        }
+        if let Some(want) = expect_str(expect, "event")
+            && want.map(str::to_lowercase).as_deref() != outcome.event.as_deref()
+        {
+            differ("event", &want, &outcome.event);
+        }
+        if let Some(Value::Object(want)) = expect.get("fields") {
+            let got = outcome.fields.as_ref().and_then(Value::as_object);
+            for (key, value) in want {
+                let found = got.and_then(|g| g.get(key));
+                if found != Some(value) {
+                    differ(&format!("fields.{key}"), value, &found);
+                }
+            }
+        }
+        if let Some(want) = expect_str(expect, "response_body").flatten()
+            && want != outcome.response_body
+        {
+            differ("response_body", &want, &outcome.response_body);
+        }
+        if let Some(Value::Object(want)) = expect.get("reply") {
+            if let Err(problem) = check_reply(want, &outcome.response_body, engine, &fixture.config)
+            {
+                problems.push(problem);
+            }
+        }
+    }
+    outcome.pass = problems.is_empty();
+    outcome.problems = problems;
+}
+
+/// Checks a non-empty reply against `expect.reply`: encrypted or not (an encrypted one must
+/// carry a valid `MsgSignature` and decrypt for the configured receive id), and its
+/// `ToUserName` / `FromUserName`. The empty reply (`success`) carries nothing to check.
+fn check_reply(
+    want: &Map<String, Value>,
+    body: &str,
+    engine: &Engine,
+    config: &FixtureConfig,
+) -> Result<(), String> {
+    if body == "success" || body.is_empty() {
+        return Ok(());
+    }
+    let envelope = EncryptedReply::from_xml(body).ok();
+    let want_encrypted = want.get("encrypted").and_then(Value::as_bool);
+    if let Some(encrypted) = want_encrypted
+        && encrypted != envelope.is_some()
+    {
+        return Err(format!(
+            "reply.encrypted: expected {encrypted}, got {}",
+            envelope.is_some()
+        ));
+    }
+    let inner = match envelope {
+        Some(envelope) => {
+            let crypt = engine
+                .crypt()
+                .ok_or("encrypted reply but no key configured")?;
+            envelope
+                .open(
+                    crypt,
+                    &Token::new(config.token.as_str()).map_err(|e| e.to_string())?,
+                )
+                .map_err(|e| format!("reply does not open: {e}"))?
+        }
+        None => body.to_owned(),
+    };
+    let reply = Request::from_xml(&inner).map_err(|e| format!("reply is not XML: {e}"))?;
+    for (key, field) in [
+        ("to", &reply.head().to_user_name),
+        ("from", &reply.head().from_user_name),
+    ] {
+        if let Some(want) = want.get(key).and_then(Value::as_str)
+            && want != field
+        {
+            return Err(format!("reply.{key}: expected {want:?}, got {field:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// Runs one fixture in-process and checks it.
+pub(crate) fn run_fixture(fixture: &Fixture) -> Outcome {
+    let engine = match fixture.config.engine() {
+        Ok(engine) => engine,
+        Err(problem) => return failed(fixture, format!("bad config: {problem}")),
+    };
+    let request = match fixture.http_request("/wechat") {
+        Ok(request) => request,
+        Err(problem) => return failed(fixture, problem),
+    };
+    let result = engine.process(&request);
+    let mut outcome = Outcome::new(&fixture.name, &result);
+    check(fixture, &mut outcome, &engine);
+    outcome
+}
+
+/// An outcome for a fixture that could not be run at all.
+pub(crate) fn failed(fixture: &Fixture, problem: String) -> Outcome {
+    let mut outcome = Outcome::base(&fixture.name, "error", None, None, 0, String::new());
+    outcome.problems.push(problem);
+    outcome
+}
