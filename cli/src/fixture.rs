@@ -351,11 +351,10 @@ pub(crate) fn check(fixture: &Fixture, outcome: &mut Outcome, engine: &Engine) {
         {
             differ("response_body", &want, &outcome.response_body);
         }
-        if let Some(Value::Object(want)) = expect.get("reply") {
-            if let Err(problem) = check_reply(want, &outcome.response_body, engine, &fixture.config)
-            {
-                problems.push(problem);
-            }
+        if let Some(Value::Object(want)) = expect.get("reply")
+            && let Err(problem) = check_reply(want, &outcome.response_body, engine, &fixture.config)
+        {
+            problems.push(problem);
         }
     }
     outcome.pass = problems.is_empty();
