@@ -179,6 +179,17 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+impl RequestArgs {
+    /// The message XML named by `--xml` (a file, or `-` for standard input).
+    fn message_xml(&self) -> Result<String, String> {
+        read_xml(
+            self.xml
+                .as_ref()
+                .ok_or("give --xml FILE or --echostr TEXT")?,
+        )
+    }
+}
+
 fn read_xml(path: &PathBuf) -> Result<String, String> {
     if path.as_os_str() == "-" {
         let mut text = String::new();
@@ -226,12 +237,7 @@ fn sign(args: SignArgs) -> Result<Value, String> {
             body: String::new(),
         }
     } else {
-        let xml = read_xml(
-            request
-                .xml
-                .as_ref()
-                .ok_or("give --xml FILE or --echostr TEXT")?,
-        )?;
+        let xml = request.message_xml()?;
         if let Some(openid) = &request.openid {
             query.push(("openid", openid.clone()));
         }
@@ -295,12 +301,7 @@ fn encrypt(args: EncryptArgs) -> Result<Value, String> {
             body: String::new(),
         }
     } else {
-        let xml = read_xml(
-            request
-                .xml
-                .as_ref()
-                .ok_or("give --xml FILE or --echostr TEXT")?,
-        )?;
+        let xml = request.message_xml()?;
         let encrypted = seal(&xml);
         let to_user_name = wechat_callback::xml::parse(&xml)
             .ok()
