@@ -208,6 +208,26 @@ struct Built {
     body: String,
 }
 
+impl Built {
+    /// URL verification: a GET with no body.
+    fn get(query: Vec<(&'static str, String)>) -> Self {
+        Self {
+            method: "GET",
+            query,
+            body: String::new(),
+        }
+    }
+
+    /// A message: a POST with `body`.
+    fn post(query: Vec<(&'static str, String)>, body: String) -> Self {
+        Self {
+            method: "POST",
+            query,
+            body,
+        }
+    }
+}
+
 fn common(request: &RequestArgs) -> (String, String) {
     let timestamp = request
         .timestamp
@@ -231,21 +251,13 @@ fn sign(args: SignArgs) -> Result<Value, String> {
     ];
     let built = if let Some(echostr) = &request.echostr {
         query.push(("echostr", echostr.clone()));
-        Built {
-            method: "GET",
-            query,
-            body: String::new(),
-        }
+        Built::get(query)
     } else {
         let xml = request.message_xml()?;
         if let Some(openid) = &request.openid {
             query.push(("openid", openid.clone()));
         }
-        Built {
-            method: "POST",
-            query,
-            body: xml,
-        }
+        Built::post(query, xml)
     };
     let config = FixtureConfig {
         platform: "mp".into(),
@@ -295,11 +307,7 @@ fn encrypt(args: EncryptArgs) -> Result<Value, String> {
         query.push(("timestamp", timestamp.clone()));
         query.push(("nonce", nonce.clone()));
         query.push(("echostr", encrypted));
-        Built {
-            method: "GET",
-            query,
-            body: String::new(),
-        }
+        Built::get(query)
     } else {
         let xml = request.message_xml()?;
         let encrypted = seal(&xml);
@@ -338,11 +346,7 @@ fn encrypt(args: EncryptArgs) -> Result<Value, String> {
             query.push(("encrypt_type", "aes".into()));
         }
         query.push(("msg_signature", msg_signature));
-        Built {
-            method: "POST",
-            query,
-            body,
-        }
+        Built::post(query, body)
     };
     let config = FixtureConfig {
         platform: if args.wecom { "wecom" } else { "mp" }.into(),
