@@ -45,6 +45,7 @@ pub struct Engine {
     crypt: Option<MsgCrypt>,
     router: Router<()>,
     clock: Clock,
+    handlers_may_block: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -52,6 +53,7 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("config", &self.config)
             .field("router", &self.router)
+            .field("handlers_may_block", &self.handlers_may_block)
             .finish_non_exhaustive()
     }
 }
@@ -79,7 +81,25 @@ impl Engine {
             crypt,
             router,
             clock: Arc::new(system_now),
+            handlers_may_block: true,
         })
+    }
+
+    /// Declares that every handler returns quickly without blocking (no network or disk I/O,
+    /// no waiting on locks). The adapters then call [`Engine::handle`] inline on the async
+    /// runtime's worker, saving the hand-off to the blocking thread pool they use by default.
+    /// A handler that does block after this stalls every connection served by that worker.
+    #[must_use]
+    pub fn nonblocking_handlers(mut self) -> Self {
+        self.handlers_may_block = false;
+        self
+    }
+
+    /// Whether handlers may block (the default, `true`): adapters then run
+    /// [`Engine::handle`] on the runtime's blocking thread pool. See
+    /// [`Engine::nonblocking_handlers`].
+    pub fn handlers_may_block(&self) -> bool {
+        self.handlers_may_block
     }
 
     /// Replaces the clock (Unix seconds) used for the timestamp window and reply `CreateTime`
@@ -115,17 +135,23 @@ impl Engine {
     pub fn handle(&self, request: http::Request<Bytes>) -> http::Response<Bytes> {
         match self.process(&request) {
             Ok(handled) => handled.response,
-            Err(error) => {
-                tracing::warn!(
-                    kind = ?error.kind(),
-                    code = ?error.code(),
-                    status = error.status().as_u16(),
-                    detail = error.detail().unwrap_or(""),
-                    "callback refused"
-                );
-                error_response(&error)
-            }
+            Err(error) => refuse(&error),
         }
+    }
+
+    /// The 413 response for a body that grew past [`Engine::max_body_bytes`] while an adapter
+    /// was reading it (`seen` bytes so far, or the `Content-Length` announced), logged like
+    /// any refused callback. Adapters call this instead of buffering the rest.
+    pub fn too_large(&self, seen: u64) -> http::Response<Bytes> {
+        refuse(&Error::with_detail(
+            ErrorKind::TooLarge,
+            format!("{seen} bytes or more, limit {}", self.config.max_body_bytes),
+        ))
+    }
+
+    /// Whether an announced `Content-Length` already exceeds [`Engine::max_body_bytes`].
+    pub fn exceeds_limit(&self, content_length: u64) -> bool {
+        usize::try_from(content_length).map_or(true, |n| n > self.config.max_body_bytes)
     }
 
     /// Handles one callback and returns what was received and answered, for tools and tests.
@@ -297,6 +323,32 @@ impl Engine {
         let nonce = rng.next_u32().to_string();
         Ok(EncryptedReply::seal(crypt, &self.config.token, &xml, now, &nonce, rng).to_xml())
     }
+}
+
+/// Logs a refused callback at `warn` (kind, code, status and detail; never the body or
+/// secrets) and builds its response with [`error_response`]. Adapters use it for failures
+/// they meet before the engine runs (a body that cannot be read).
+pub fn refuse(error: &Error) -> http::Response<Bytes> {
+    tracing::warn!(
+        kind = ?error.kind(),
+        code = ?error.code(),
+        status = error.status().as_u16(),
+        detail = error.detail().unwrap_or(""),
+        "callback refused"
+    );
+    error_response(error)
+}
+
+/// The 500 response for a callback whose handling failed unexpectedly (a handler panicked
+/// on an adapter's blocking pool), logged at `error`. WeChat retries a 500.
+pub fn internal_error() -> http::Response<Bytes> {
+    tracing::error!("callback handling panicked");
+    let mut response = ok_response(
+        "text/plain; charset=utf-8",
+        Bytes::from_static(b"Internal Server Error"),
+    );
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
 }
 
 fn required<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str, Error> {

@@ -136,11 +136,14 @@ pub struct Error {
 }
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind) -> Self {
+    /// An error of `kind` with no detail.
+    pub fn new(kind: ErrorKind) -> Self {
         Self { kind, detail: None }
     }
 
-    pub(crate) fn with_detail(kind: ErrorKind, detail: impl Into<Box<str>>) -> Self {
+    /// An error of `kind` with a detail for the log (never sent to the client). The detail
+    /// must not carry secrets or message content.
+    pub fn with_detail(kind: ErrorKind, detail: impl Into<Box<str>>) -> Self {
         Self {
             kind,
             detail: Some(detail.into()),

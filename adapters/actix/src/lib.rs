@@ -1,0 +1,102 @@
+//! [actix-web] 4 adapter for the [`wechat_callback`] engine.
+//!
+//! ```no_run
+//! use actix_web::{App, HttpServer};
+//! # async fn run(engine: wechat_callback::Engine) -> std::io::Result<()> {
+//! let mount = wechat_callback_actix::configure("/wechat", engine);
+//! HttpServer::new(move || App::new().configure(mount.clone()))
+//!     .bind("127.0.0.1:8080")?
+//!     .run()
+//!     .await
+//! # }
+//! ```
+//!
+//! The path answers GET (URL verification) and POST (messages); other methods reach the
+//! engine too, which answers 405. The body is read with the engine's cap
+//! ([`Engine::max_body_bytes`]): a `Content-Length` above it, or a body that grows past it,
+//! gets 413 at once. [`Engine::handle`] runs on actix's blocking pool (`web::block`), since
+//! handlers are plain functions and may block, or inline on the worker when the engine was
+//! built with [`Engine::nonblocking_handlers`]. The engine is shared in an [`Arc`], no lock.
+//!
+//! [actix-web]: actix_web
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
+use wechat_callback::{Engine, Error, ErrorKind};
+
+/// Mounts `engine` at `path` (every method; GET and POST are the callback's). Pass the result
+/// to `App::configure` in the `HttpServer::new` factory; clone it per worker.
+pub fn configure(
+    path: impl Into<String>,
+    engine: impl Into<Arc<Engine>>,
+) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    let path = path.into();
+    let engine: Arc<Engine> = engine.into();
+    move |config: &mut web::ServiceConfig| {
+        let engine = Arc::clone(&engine);
+        config.service(web::resource(path.as_str()).default_service(web::to(
+            move |request: HttpRequest, payload: web::Payload| {
+                handle(Arc::clone(&engine), request, payload)
+            },
+        )));
+    }
+}
+
+/// Answers one request: reads the body with the cap, then runs the engine. Use it as a
+/// handler when [`configure`] does not fit your routing.
+pub async fn handle(
+    engine: Arc<Engine>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let announced = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if let Some(length) = announced.filter(|&n| engine.exceeds_limit(n)) {
+        return convert(engine.too_large(length));
+    }
+    let limit = engine.max_body_bytes();
+    let body = match payload.to_bytes_limited(limit).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(error)) => return refuse(error.to_string()),
+        Err(_) => return convert(engine.too_large(limit as u64 + 1)),
+    };
+    // actix-web 4 is built on `http` 0.2: carry method and URI over as text.
+    let request = match http::Request::builder()
+        .method(request.method().as_str())
+        .uri(request.uri().to_string())
+        .body(body)
+    {
+        Ok(request) => request,
+        Err(error) => return refuse(error.to_string()),
+    };
+    let response = if engine.handlers_may_block() {
+        web::block(move || engine.handle(request))
+            .await
+            .unwrap_or_else(|_| wechat_callback::engine::internal_error())
+    } else {
+        engine.handle(request)
+    };
+    convert(response)
+}
+
+fn refuse(detail: String) -> HttpResponse {
+    convert(wechat_callback::engine::refuse(&Error::with_detail(
+        ErrorKind::BadRequest,
+        detail,
+    )))
+}
+
+fn convert(response: http::Response<Bytes>) -> HttpResponse {
+    let status =
+        StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut out = HttpResponse::build(status);
+    for (name, value) in response.headers() {
+        out.insert_header((name.as_str(), value.as_bytes()));
+    }
+    out.body(response.into_body())
+}

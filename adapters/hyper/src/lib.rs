@@ -1,0 +1,162 @@
+//! [hyper] 1.x adapter for the [`wechat_callback`] engine.
+//!
+//! [`service`] turns an [`Engine`] into a service that is both a
+//! [`hyper::service::Service`] and a [`tower_service::Service`], so it serves a hyper
+//! connection directly and mounts in axum with `Router::route_service`. [`serve`] is the
+//! accept loop for a plain hyper server.
+//!
+//! ```no_run
+//! # async fn run(engine: wechat_callback::Engine) -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! wechat_callback_hyper::serve(listener, engine).await
+//! # }
+//! ```
+//!
+//! Each request's body is read with the engine's cap ([`Engine::max_body_bytes`]): a
+//! `Content-Length` above it, or a body that grows past it, gets 413 at once, before the rest
+//! is read. [`Engine::handle`] then runs on tokio's blocking pool (handlers are plain functions
+//! and may block), or inline on the worker when the engine was built with
+//! [`Engine::nonblocking_handlers`]. The engine is shared in an [`Arc`], without a lock.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use wechat_callback::{Engine, Error, ErrorKind};
+
+/// How long a client may take to send the request head before the connection is closed.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The engine as a hyper and tower service; cheap to clone (one [`Arc`]).
+#[derive(Debug, Clone)]
+pub struct WechatService {
+    engine: Arc<Engine>,
+}
+
+/// The engine as a service for hyper (`serve_connection`) and tower / axum
+/// (`Router::route_service("/wechat", service(engine))`). Every path and method reaches the
+/// engine, which answers 405 to methods other than GET and POST.
+pub fn service(engine: impl Into<Arc<Engine>>) -> WechatService {
+    WechatService {
+        engine: engine.into(),
+    }
+}
+
+/// Serves `engine` on every connection `listener` accepts, over HTTP/1.1, until an I/O error
+/// other than a failed accept ends the loop (accept errors such as running out of file
+/// descriptors are logged and retried after 50 ms).
+///
+/// # Errors
+/// Never returns in normal operation; the `Result` is for the caller's `?`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    engine: impl Into<Arc<Engine>>,
+) -> std::io::Result<()> {
+    let service = service(engine);
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _peer)) => stream,
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let service = service.clone();
+        tokio::spawn(async move {
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+}
+
+/// The response type: the engine's answer with a complete body.
+pub type Response = http::Response<Full<Bytes>>;
+
+/// The future of one call.
+pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+impl WechatService {
+    /// Answers one request: reads the body with the cap, then runs the engine.
+    pub async fn respond<B>(&self, request: http::Request<B>) -> Response
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let engine = &self.engine;
+        let announced = request
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if let Some(length) = announced.filter(|&n| engine.exceeds_limit(n)) {
+            return engine.too_large(length).map(Full::new);
+        }
+        let (parts, body) = request.into_parts();
+        let limit = engine.max_body_bytes();
+        let body = match Limited::new(body, limit).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) if error.is::<LengthLimitError>() => {
+                return engine.too_large(limit as u64 + 1).map(Full::new);
+            }
+            Err(error) => {
+                let error = Error::with_detail(ErrorKind::BadRequest, error.to_string());
+                return wechat_callback::engine::refuse(&error).map(Full::new);
+            }
+        };
+        let request = http::Request::from_parts(parts, body);
+        let response = if engine.handlers_may_block() {
+            let engine = Arc::clone(engine);
+            tokio::task::spawn_blocking(move || engine.handle(request))
+                .await
+                .unwrap_or_else(|_| wechat_callback::engine::internal_error())
+        } else {
+            engine.handle(request)
+        };
+        response.map(Full::new)
+    }
+}
+
+impl<B> hyper::service::Service<http::Request<B>> for WechatService
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn call(&self, request: http::Request<B>) -> Self::Future {
+        let service = self.clone();
+        Box::pin(async move { Ok(service.respond(request).await) })
+    }
+}
+
+impl<B> tower_service::Service<http::Request<B>> for WechatService
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        hyper::service::Service::call(self, request)
+    }
+}

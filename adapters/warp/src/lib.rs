@@ -1,0 +1,100 @@
+//! [warp] 0.4 adapter for the [`wechat_callback`] engine.
+//!
+//! ```no_run
+//! use warp::Filter as _;
+//! # async fn run(engine: wechat_callback::Engine) {
+//! let routes = warp::path("wechat")
+//!     .and(warp::path::end())
+//!     .and(wechat_callback_warp::filter(engine));
+//! warp::serve(routes).run(([127, 0, 0, 1], 8080)).await;
+//! # }
+//! ```
+//!
+//! The filter takes every method (GET and POST are the callback's; the engine answers 405 to
+//! the rest); compose it behind your path filters. The body is read with the engine's cap
+//! ([`Engine::max_body_bytes`]): a `Content-Length` above it, or a body that grows past it,
+//! gets 413 at once, before the rest is read. [`Engine::handle`] runs on tokio's blocking pool,
+//! since handlers are plain functions and may block, or inline on the worker when the engine
+//! was built with [`Engine::nonblocking_handlers`]. The engine is shared in an [`Arc`].
+
+use std::sync::Arc;
+
+use bytes::{Buf, BufMut as _, Bytes, BytesMut};
+use futures_util::{Stream, StreamExt as _};
+use warp::Filter;
+use wechat_callback::{Engine, Error, ErrorKind};
+
+/// The engine as a filter: extracts the method, query and body and answers with the engine's
+/// response. Never rejects.
+pub fn filter(
+    engine: impl Into<Arc<Engine>>,
+) -> impl Filter<Extract = (http::Response<Bytes>,), Error = warp::Rejection> + Clone {
+    let engine: Arc<Engine> = engine.into();
+    let query = warp::query::raw()
+        .or(warp::any().map(String::new))
+        .unify();
+    warp::method()
+        .and(query)
+        .and(warp::header::optional::<u64>("content-length"))
+        .and(warp::body::stream())
+        .then(move |method, query, length, body| {
+            respond(Arc::clone(&engine), method, query, length, body)
+        })
+}
+
+/// Answers one request: reads the body with the cap, then runs the engine.
+async fn respond<S, B>(
+    engine: Arc<Engine>,
+    method: http::Method,
+    query: String,
+    announced: Option<u64>,
+    body: S,
+) -> http::Response<Bytes>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    if let Some(length) = announced.filter(|&n| engine.exceeds_limit(n)) {
+        return engine.too_large(length);
+    }
+    let limit = engine.max_body_bytes();
+    let mut buffer = BytesMut::new();
+    let mut body = std::pin::pin!(body);
+    while let Some(chunk) = body.next().await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(error) => {
+                let error = Error::with_detail(ErrorKind::BadRequest, error.to_string());
+                return wechat_callback::engine::refuse(&error);
+            }
+        };
+        if buffer.len() + chunk.remaining() > limit {
+            return engine.too_large((buffer.len() + chunk.remaining()) as u64);
+        }
+        buffer.put(chunk);
+    }
+    // The engine reads only the method, the query and the body.
+    let uri = if query.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/?{query}")
+    };
+    let request = match http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(buffer.freeze())
+    {
+        Ok(request) => request,
+        Err(error) => {
+            let error = Error::with_detail(ErrorKind::BadRequest, error.to_string());
+            return wechat_callback::engine::refuse(&error);
+        }
+    };
+    if engine.handlers_may_block() {
+        tokio::task::spawn_blocking(move || engine.handle(request))
+            .await
+            .unwrap_or_else(|_| wechat_callback::engine::internal_error())
+    } else {
+        engine.handle(request)
+    }
+}
