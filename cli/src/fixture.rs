@@ -6,45 +6,65 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use wechat_callback::{
-    Config, EncodingAesKey, EncryptedReply, Engine, Error, Handled, Mode, Received, Reply, Request,
-    Router, Text, Token,
+    Config, EncodingAesKey, EncryptedReply, Engine, Error, ErrorKind, Handled, Mode, Received, Reply,
+    Request, Router, Text, Token,
 };
+
+use crate::wire::Client;
+use wechat_callback::signature::compute_hex;
 
 /// One recorded request with its expected outcome.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Fixture {
-    pub(crate) name: String,
+pub struct Fixture {
+    /// Unique name, also the file name without `.json`.
+    pub name: String,
+    /// Where the case comes from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) source: Option<String>,
-    pub(crate) method: String,
+    pub source: Option<String>,
+    /// `GET` (URL verification) or `POST` (a message).
+    pub method: String,
+    /// The query parameters.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub(crate) query: Map<String, Value>,
+    pub query: Map<String, Value>,
+    /// The URL-encoded query as sent; wins over `query`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) query_string: Option<String>,
+    pub query_string: Option<String>,
+    /// The raw request body.
     #[serde(default)]
-    pub(crate) body: String,
-    pub(crate) config: FixtureConfig,
-    pub(crate) expect: Map<String, Value>,
+    pub body: String,
+    /// The account the case was recorded for.
+    pub config: FixtureConfig,
+    /// The expected outcome (`outcome`, `error`, `kind`, `fields`, `reply`, …).
+    pub expect: Map<String, Value>,
 }
 
 /// The account a fixture was recorded for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct FixtureConfig {
+pub struct FixtureConfig {
+    /// `mp` (official account) or `wecom`.
     #[serde(default = "default_platform")]
-    pub(crate) platform: String,
-    pub(crate) token: String,
+    pub platform: String,
+    /// The token.
+    pub token: String,
+    /// The 43-character EncodingAESKey; absent for a plaintext-only account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) encoding_aes_key: Option<String>,
-    pub(crate) appid: String,
+    pub encoding_aes_key: Option<String>,
+    /// The receive id: appid (mp) or corpid (WeCom).
+    pub appid: String,
+    /// WeCom `AgentID`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) agent_id: Option<String>,
+    pub agent_id: Option<String>,
+    /// `plain`, `compatible` or `safe`; default compatible with a key, else plain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) mode: Option<String>,
-    pub(crate) now: u64,
+    pub mode: Option<String>,
+    /// The clock for this case, Unix seconds.
+    pub now: u64,
+    /// The timestamp window in seconds; absent = no window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) timestamp_tolerance_s: Option<u64>,
+    pub timestamp_tolerance_s: Option<u64>,
+    /// The body cap in bytes; absent = the engine default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) max_body_bytes: Option<usize>,
+    pub max_body_bytes: Option<usize>,
 }
 
 fn default_platform() -> String {
@@ -53,7 +73,7 @@ fn default_platform() -> String {
 
 impl FixtureConfig {
     /// The engine configuration this fixture describes.
-    pub(crate) fn to_config(&self) -> Result<Config, String> {
+    pub fn to_config(&self) -> Result<Config, String> {
         let token = Token::new(self.token.as_str()).map_err(|e| e.to_string())?;
         let key = self
             .encoding_aes_key
@@ -87,7 +107,7 @@ impl FixtureConfig {
     }
 
     /// An engine for this account with the replay's echo handlers and the clock at `now`.
-    pub(crate) fn engine(&self) -> Result<Engine, String> {
+    pub fn engine(&self) -> Result<Engine, String> {
         let now = self.now;
         Engine::new(self.to_config()?, echo_router())
             .map(|engine| engine.with_clock(move || now))
@@ -97,19 +117,19 @@ impl FixtureConfig {
 
 /// The replay's built-in handlers: a text message gets a text reply with the same `Content`;
 /// every other kind gets the empty reply (`success`).
-pub(crate) fn echo_router() -> Router {
+pub fn echo_router() -> Router {
     Router::new().on_text(|text: &Text| Reply::text(text.content.clone()))
 }
 
 impl Fixture {
     /// Reads one fixture file.
-    pub(crate) fn load(path: &Path) -> Result<Self, String> {
+    pub fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// The query string as sent: `query_string` when given, else `query` encoded.
-    pub(crate) fn query_string(&self) -> String {
+    pub fn query_string(&self) -> String {
         if let Some(query_string) = &self.query_string {
             return query_string.clone();
         }
@@ -125,7 +145,7 @@ impl Fixture {
     }
 
     /// The HTTP request this fixture records, for the path `path`.
-    pub(crate) fn http_request(&self, path: &str) -> Result<http::Request<Bytes>, String> {
+    pub fn http_request(&self, path: &str) -> Result<http::Request<Bytes>, String> {
         let query = self.query_string();
         let uri = if query.is_empty() {
             path.to_owned()
@@ -142,7 +162,7 @@ impl Fixture {
 
 /// Collects `*.json` files under the given paths (recursively), skipping names that start
 /// with `_`, sorted by path.
-pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     fn walk(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
         let skipped = path
             .file_name()
@@ -178,7 +198,7 @@ pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 }
 
 /// An element tree as JSON: text → string, children → object, repeated names → array.
-pub(crate) fn fields_json(element: &wechat_callback::Element) -> Value {
+pub fn fields_json(element: &wechat_callback::Element) -> Value {
     if element.children().is_empty() {
         return Value::String(element.text().to_owned());
     }
@@ -203,25 +223,40 @@ pub(crate) fn fields_json(element: &wechat_callback::Element) -> Value {
 
 /// What one run of a fixture produced, in the shape of the `--json` line.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct Outcome {
-    pub(crate) name: String,
-    pub(crate) pass: bool,
-    pub(crate) outcome: &'static str,
-    pub(crate) error: Option<&'static str>,
-    pub(crate) code: Option<i32>,
-    pub(crate) status: u16,
-    pub(crate) kind: Option<&'static str>,
-    pub(crate) msg_type: Option<String>,
-    pub(crate) event: Option<String>,
-    pub(crate) fields: Option<Value>,
-    pub(crate) response_body: String,
+pub struct Outcome {
+    /// The fixture name.
+    pub name: String,
+    /// Whether every expectation held.
+    pub pass: bool,
+    /// `ok` or `error`.
+    pub outcome: &'static str,
+    /// The error class (in-process only; over HTTP the status stands for it).
+    pub error: Option<&'static str>,
+    /// The official error code, where one applies (in-process only).
+    pub code: Option<i32>,
+    /// The HTTP status answered.
+    pub status: u16,
+    /// `message`, `event` or `echostr` (in-process only).
+    pub kind: Option<&'static str>,
+    /// `MsgType` as sent (in-process only).
+    pub msg_type: Option<String>,
+    /// `Event`, lower-cased (in-process only).
+    pub event: Option<String>,
+    /// The message as a JSON tree (in-process only).
+    pub fields: Option<Value>,
+    /// The exact body answered, as text.
+    pub response_body: String,
+    /// What differed from `expect`.
     #[serde(skip)]
-    pub(crate) problems: Vec<String>,
+    pub problems: Vec<String>,
+    /// Whether the outcome was seen over HTTP (status and body only).
+    #[serde(skip)]
+    pub over_http: bool,
 }
 
 impl Outcome {
     /// Describes an engine result (in-process) or an HTTP answer (over the wire).
-    pub(crate) fn new(name: &str, result: &Result<Handled, Error>) -> Self {
+    pub fn new(name: &str, result: &Result<Handled, Error>) -> Self {
         match result {
             Ok(handled) => {
                 let body = String::from_utf8_lossy(handled.response.body()).into_owned();
@@ -278,7 +313,23 @@ impl Outcome {
             fields: None,
             response_body,
             problems: Vec::new(),
+            over_http: false,
         }
+    }
+
+    /// Describes an answer seen over HTTP: `ok` for 200, else `error` with the status (the
+    /// class is not on the wire).
+    pub fn from_http(name: &str, response: &http::Response<Bytes>) -> Self {
+        let status = response.status();
+        let body = String::from_utf8_lossy(response.body()).into_owned();
+        let outcome = if status == http::StatusCode::OK {
+            "ok"
+        } else {
+            "error"
+        };
+        let mut outcome = Self::base(name, outcome, None, None, status.as_u16(), body);
+        outcome.over_http = true;
+        outcome
     }
 
     fn with_kind(
@@ -301,7 +352,7 @@ fn expect_str<'a>(expect: &'a Map<String, Value>, key: &str) -> Option<Option<&'
 }
 
 /// Compares an outcome with the fixture's `expect`; fills `problems` and `pass`.
-pub(crate) fn check(fixture: &Fixture, outcome: &mut Outcome, engine: &Engine) {
+pub fn check(fixture: &Fixture, outcome: &mut Outcome, engine: &Engine) {
     let expect = &fixture.expect;
     let mut problems = Vec::new();
     let mut differ = |what: &str, want: &dyn std::fmt::Debug, got: &dyn std::fmt::Debug| {
@@ -312,10 +363,30 @@ pub(crate) fn check(fixture: &Fixture, outcome: &mut Outcome, engine: &Engine) {
         differ("outcome", &want_outcome, &outcome.outcome);
     }
     if want_outcome == "error" {
-        if let Some(want) = expect_str(expect, "error").flatten()
-            && Some(want) != outcome.error
+        if let Some(want) = expect_str(expect, "error").flatten() {
+            if !outcome.over_http && Some(want) != outcome.error {
+                differ("error", &want, &outcome.error);
+            }
+            // Over HTTP only the status tells the class.
+            let statuses: Vec<u16> = ErrorKind::ALL
+                .iter()
+                .filter(|kind| kind.class() == want)
+                .map(|kind| kind.status().as_u16())
+                .collect();
+            if outcome.over_http && !statuses.contains(&outcome.status) {
+                differ(&format!("status for {want}"), &statuses, &outcome.status);
+            }
+        }
+    } else if outcome.outcome == "ok" && outcome.over_http {
+        if let Some(want) = expect_str(expect, "response_body").flatten()
+            && want != outcome.response_body
         {
-            differ("error", &want, &outcome.error);
+            differ("response_body", &want, &outcome.response_body);
+        }
+        if let Some(Value::Object(want)) = expect.get("reply")
+            && let Err(problem) = check_reply(want, &outcome.response_body, engine, &fixture.config)
+        {
+            problems.push(problem);
         }
     } else if outcome.outcome == "ok" {
         if let Some(want) = expect_str(expect, "kind").flatten()
@@ -412,7 +483,7 @@ fn check_reply(
 }
 
 /// Runs one fixture in-process and checks it.
-pub(crate) fn run_fixture(fixture: &Fixture) -> Outcome {
+pub fn run_fixture(fixture: &Fixture) -> Outcome {
     let engine = match fixture.config.engine() {
         Ok(engine) => engine,
         Err(problem) => return failed(fixture, format!("bad config: {problem}")),
@@ -428,8 +499,81 @@ pub(crate) fn run_fixture(fixture: &Fixture) -> Outcome {
 }
 
 /// An outcome for a fixture that could not be run at all.
-pub(crate) fn failed(fixture: &Fixture, problem: String) -> Outcome {
+pub fn failed(fixture: &Fixture, problem: String) -> Outcome {
     let mut outcome = Outcome::base(&fixture.name, "error", None, None, 0, String::new());
     outcome.problems.push(problem);
     outcome
+}
+
+/// Runs one fixture against a live endpoint at `url` (`http://host:port/path`) and checks
+/// what HTTP shows: the status for the expected outcome or error class, the echoed body, and
+/// the reply (verified and decrypted with the fixture's account). The parsed fields are not
+/// on the wire and are not compared. With `resign`, the request gets a fresh timestamp and
+/// nonce and is signed again (see [`Fixture::resign`]), for endpoints with a live clock.
+pub fn run_over_http(fixture: &Fixture, url: &str, client: &Client, resign: bool) -> Outcome {
+    let engine = match fixture.config.engine() {
+        Ok(engine) => engine,
+        Err(problem) => return failed(fixture, format!("bad config: {problem}")),
+    };
+    let mut fixture = fixture.clone();
+    if resign {
+        fixture.resign(&crate::build::now().to_string(), &fresh_nonce());
+    }
+    let response = match fixture
+        .http_request(url)
+        .and_then(|request| client.send(request))
+    {
+        Ok(response) => response,
+        Err(problem) => return failed(&fixture, problem),
+    };
+    let mut outcome = Outcome::from_http(&fixture.name, &response);
+    check(&fixture, &mut outcome, &engine);
+    outcome
+}
+
+fn fresh_nonce() -> String {
+    crate::build::fresh_timestamp_and_nonce().1
+}
+
+impl Fixture {
+    /// Replaces `timestamp` and `nonce` and recomputes `signature` and `msg_signature` (over
+    /// the body's `Encrypt`, or the GET's `echostr`) with the fixture's token. Cases that
+    /// expect a `signature` or `timestamp` error are left as recorded: their fault is the point.
+    pub fn resign(&mut self, timestamp: &str, nonce: &str) {
+        let expected_error = self.expect.get("error").and_then(Value::as_str);
+        if matches!(expected_error, Some("signature" | "timestamp")) {
+            return;
+        }
+        let mut pairs: Vec<(String, String)> =
+            form_urlencoded::parse(self.query_string().as_bytes())
+                .into_owned()
+                .collect();
+        let get = |pairs: &[(String, String)], key: &str| {
+            pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        };
+        let encrypt = if self.method == "GET" {
+            get(&pairs, "echostr")
+        } else {
+            wechat_callback::xml::parse(&self.body)
+                .ok()
+                .and_then(|root| root.child_text("Encrypt").map(str::to_owned))
+        };
+        let token = self.config.token.as_str();
+        for (key, value) in &mut pairs {
+            match key.as_str() {
+                "timestamp" => *value = timestamp.to_owned(),
+                "nonce" => *value = nonce.to_owned(),
+                "signature" => *value = compute_hex(&[token, timestamp, nonce]),
+                "msg_signature" => {
+                    *value = compute_hex(&[token, timestamp, nonce, encrypt.as_deref().unwrap_or("")]);
+                }
+                _ => {}
+            }
+        }
+        let mut serializer = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in &pairs {
+            serializer.append_pair(key, value);
+        }
+        self.query_string = Some(serializer.finish());
+    }
 }

@@ -1,24 +1,24 @@
-//! `wxcb`: replay recorded WeChat callback fixtures, and build signed (optionally encrypted)
-//! callback requests as WeChat's servers send them.
+//! `wxcb`: replay recorded WeChat callback fixtures (in-process or against a live endpoint),
+//! simulate WeChat's servers against a running endpoint, and build signed (optionally
+//! encrypted) callback requests as WeChat's servers send them.
 
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 use serde_json::{Map, Value, json};
-use wechat_callback::signature::compute_hex;
-use wechat_callback::{EncodingAesKey, MsgCrypt, ReceiveId};
-
-mod fixture;
-
-use fixture::{Fixture, FixtureConfig, Outcome};
+use wechat_callback::Mode;
+use wechat_callback_cli::build::{Built, Sender, fresh_timestamp_and_nonce, now};
+use wechat_callback_cli::fixture::{self, Fixture, FixtureConfig, Outcome};
+use wechat_callback_cli::simulate::{self, Callback, Reply, defaults};
+use wechat_callback_cli::wire::Client;
 
 #[derive(Parser)]
 #[command(
     name = "wxcb",
     version,
-    about = "WeChat callback tool: replay fixtures, sign and encrypt requests"
+    about = "WeChat callback tool: replay fixtures, simulate WeChat against an endpoint, sign and encrypt requests"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -33,15 +33,73 @@ enum Command {
         /// Print one JSON object per case before the closing line.
         #[arg(long)]
         json: bool,
+        /// Send each case over HTTP to this endpoint (`http://host:port/path`) instead of
+        /// running it in-process; the endpoint must serve the fixtures' account.
+        #[arg(long)]
+        url: Option<String>,
+        /// With --url: give each case a fresh timestamp and nonce and sign it again, for an
+        /// endpoint with a live clock and a timestamp window.
+        #[arg(long, requires = "url")]
+        resign: bool,
         /// Fixture files or folders.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Plays WeChat's servers against a running endpoint: sends one callback, then verifies
+    /// and decrypts the reply. Exit status 1 when the answer is wrong.
+    Simulate(SimulateArgs),
     /// Builds a plaintext-mode request: `signature` over token, timestamp and nonce.
     Sign(SignArgs),
     /// Builds an encrypted request (safe or compatible mode, or WeCom): `Encrypt` and
     /// `msg_signature`.
     Encrypt(EncryptArgs),
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["text", "event", "xml", "verify"])))]
+struct SimulateArgs {
+    /// The endpoint.
+    #[arg(long, env = "WECHAT_URL", default_value = defaults::URL)]
+    url: String,
+    /// The account's token.
+    #[arg(long, env = "WECHAT_TOKEN", default_value = defaults::TOKEN, hide_env_values = true)]
+    token: String,
+    /// The 43-character EncodingAESKey; unset or empty = plaintext only.
+    #[arg(long, env = "WECHAT_AES_KEY", hide_env_values = true)]
+    aes_key: Option<String>,
+    /// The appid (or corpid with --wecom) replies must be encrypted for.
+    #[arg(long, env = "WECHAT_APPID", default_value = defaults::APPID)]
+    appid: String,
+    /// plain | safe | compatible (default: compatible with a key, else plain).
+    #[arg(long, env = "WECHAT_MODE")]
+    mode: Option<String>,
+    /// A WeCom application (needs --aes-key; --appid is the corpid).
+    #[arg(long)]
+    wecom: bool,
+    /// WeCom `AgentID`.
+    #[arg(long)]
+    agent_id: Option<String>,
+    /// The user's openid (`FromUserName`).
+    #[arg(long, default_value = defaults::OPENID)]
+    openid: String,
+    /// The account's original id (`ToUserName`).
+    #[arg(long, default_value = defaults::TO_USER_NAME)]
+    to: String,
+    /// Send a text message with this `Content`.
+    #[arg(long)]
+    text: Option<String>,
+    /// Send this event (`subscribe`, `CLICK`, …).
+    #[arg(long)]
+    event: Option<String>,
+    /// With --event: its `EventKey`.
+    #[arg(long, requires = "event")]
+    event_key: Option<String>,
+    /// Send this plaintext message XML (a file, or `-` for standard input).
+    #[arg(long)]
+    xml: Option<PathBuf>,
+    /// URL verification: GET with an `echostr` and check it is echoed.
+    #[arg(long)]
+    verify: bool,
 }
 
 #[derive(Args)]
@@ -112,7 +170,13 @@ struct EncryptArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Replay { json, paths } => return replay(json, &paths),
+        Command::Replay {
+            json,
+            url,
+            resign,
+            paths,
+        } => return replay(json, url.as_deref(), resign, &paths),
+        Command::Simulate(args) => return run_simulate(&args),
         Command::Sign(args) => sign(args),
         Command::Encrypt(args) => encrypt(args),
     };
@@ -131,7 +195,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn replay(json: bool, paths: &[PathBuf]) -> ExitCode {
+fn replay(json: bool, url: Option<&str>, resign: bool, paths: &[PathBuf]) -> ExitCode {
     let files = match fixture::collect(paths) {
         Ok(files) => files,
         Err(problem) => {
@@ -139,10 +203,14 @@ fn replay(json: bool, paths: &[PathBuf]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let client = Client::default();
     let (mut passed, mut failed) = (0usize, 0usize);
     for file in &files {
         let outcome = match Fixture::load(file) {
-            Ok(fixture) => fixture::run_fixture(&fixture),
+            Ok(fixture) => match url {
+                Some(url) => fixture::run_over_http(&fixture, url, &client, resign),
+                None => fixture::run_fixture(&fixture),
+            },
             Err(problem) => {
                 let name = file.file_stem().and_then(|n| n.to_str()).unwrap_or("?");
                 let mut outcome =
@@ -173,12 +241,6 @@ fn replay(json: bool, paths: &[PathBuf]) -> ExitCode {
     }
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 impl RequestArgs {
     /// The message XML named by `--xml` (a file, or `-` for standard input).
     fn message_xml(&self) -> Result<String, String> {
@@ -202,62 +264,27 @@ fn read_xml(path: &PathBuf) -> Result<String, String> {
     }
 }
 
-struct Built {
-    method: &'static str,
-    query: Vec<(&'static str, String)>,
-    body: String,
-}
-
-impl Built {
-    /// URL verification: a GET with no body.
-    fn get(query: Vec<(&'static str, String)>) -> Self {
-        Self {
-            method: "GET",
-            query,
-            body: String::new(),
-        }
-    }
-
-    /// A message: a POST with `body`.
-    fn post(query: Vec<(&'static str, String)>, body: String) -> Self {
-        Self {
-            method: "POST",
-            query,
-            body,
-        }
-    }
-}
-
 fn common(request: &RequestArgs) -> (String, String) {
-    let timestamp = request
-        .timestamp
-        .clone()
-        .unwrap_or_else(|| now().to_string());
-    let nonce = request
-        .nonce
-        .clone()
-        .unwrap_or_else(|| (rand::random::<u32>() % 1_000_000_000 + 1_000_000_000).to_string());
-    (timestamp, nonce)
+    let (fresh_timestamp, fresh_nonce) = fresh_timestamp_and_nonce();
+    (
+        request.timestamp.clone().unwrap_or(fresh_timestamp),
+        request.nonce.clone().unwrap_or(fresh_nonce),
+    )
 }
 
 fn sign(args: SignArgs) -> Result<Value, String> {
     let request = &args.request;
     let (timestamp, nonce) = common(request);
-    let signature = compute_hex(&[&request.token, &timestamp, &nonce]);
-    let mut query = vec![
-        ("signature", signature),
-        ("timestamp", timestamp.clone()),
-        ("nonce", nonce),
-    ];
-    let built = if let Some(echostr) = &request.echostr {
-        query.push(("echostr", echostr.clone()));
-        Built::get(query)
-    } else {
-        let xml = request.message_xml()?;
-        if let Some(openid) = &request.openid {
-            query.push(("openid", openid.clone()));
-        }
-        Built::post(query, xml)
+    let sender = Sender::plain(request.token.as_str());
+    let built = match &request.echostr {
+        Some(echostr) => sender.echostr(echostr, &timestamp, &nonce, &[0; 16]),
+        None => sender.message(
+            &request.message_xml()?,
+            &timestamp,
+            &nonce,
+            request.openid.as_deref(),
+            &[0; 16],
+        ),
     };
     let config = FixtureConfig {
         platform: "mp".into(),
@@ -276,77 +303,41 @@ fn sign(args: SignArgs) -> Result<Value, String> {
 fn encrypt(args: EncryptArgs) -> Result<Value, String> {
     let request = &args.request;
     let (timestamp, nonce) = common(request);
-    let key = EncodingAesKey::new(&args.aes_key).map_err(|e| e.to_string())?;
     let receive_id = args
         .encrypt_for
         .clone()
         .unwrap_or_else(|| args.appid.clone());
-    let crypt = MsgCrypt::new(
-        &key,
-        if args.wecom {
-            ReceiveId::CorpId(receive_id)
+    let sender = if args.wecom {
+        Sender::wecom(
+            request.token.as_str(),
+            &args.aes_key,
+            receive_id,
+            args.agent_id.clone(),
+        )?
+    } else {
+        let mode = if args.compat {
+            Mode::Compatible
         } else {
-            ReceiveId::AppId(receive_id)
-        },
-    );
+            Mode::Safe
+        };
+        Sender::official_account(request.token.as_str(), &args.aes_key, receive_id, mode)?
+    };
     let random: [u8; 16] = match &args.random {
         Some(hex) => parse_random(hex)?,
         None => rand::random(),
     };
-    let seal = |text: &str| crypt.encrypt_with_random(text, &random);
-    let mut query = Vec::new();
-    let built = if let Some(echostr) = &request.echostr {
-        let encrypted = seal(echostr);
-        if !args.wecom {
+    let built = match &request.echostr {
+        Some(_) if !args.wecom => {
             return Err("--echostr with encrypt is WeCom's URL verification: add --wecom".into());
         }
-        query.push((
-            "msg_signature",
-            compute_hex(&[&request.token, &timestamp, &nonce, &encrypted]),
-        ));
-        query.push(("timestamp", timestamp.clone()));
-        query.push(("nonce", nonce.clone()));
-        query.push(("echostr", encrypted));
-        Built::get(query)
-    } else {
-        let xml = request.message_xml()?;
-        let encrypted = seal(&xml);
-        let to_user_name = wechat_callback::xml::parse(&xml)
-            .ok()
-            .and_then(|root| root.child_text("ToUserName").map(str::to_owned))
-            .unwrap_or_default();
-        let mut body = String::from("<xml>");
-        if args.compat {
-            // The plaintext fields stay beside Encrypt.
-            let inner = xml.trim();
-            let inner = inner.strip_prefix("<xml>").unwrap_or(inner);
-            let inner = inner.strip_suffix("</xml>").unwrap_or(inner);
-            body.push_str(inner);
-        } else {
-            wechat_callback::xml::push_cdata_element(&mut body, "ToUserName", &to_user_name);
-        }
-        wechat_callback::xml::push_cdata_element(&mut body, "Encrypt", &encrypted);
-        if let Some(agent_id) = &args.agent_id {
-            wechat_callback::xml::push_cdata_element(&mut body, "AgentID", agent_id);
-        }
-        body.push_str("</xml>");
-        let msg_signature = compute_hex(&[&request.token, &timestamp, &nonce, &encrypted]);
-        if !args.wecom {
-            query.push((
-                "signature",
-                compute_hex(&[&request.token, &timestamp, &nonce]),
-            ));
-        }
-        query.push(("timestamp", timestamp.clone()));
-        query.push(("nonce", nonce.clone()));
-        if !args.wecom {
-            if let Some(openid) = &request.openid {
-                query.push(("openid", openid.clone()));
-            }
-            query.push(("encrypt_type", "aes".into()));
-        }
-        query.push(("msg_signature", msg_signature));
-        Built::post(query, body)
+        Some(echostr) => sender.echostr(echostr, &timestamp, &nonce, &random),
+        None => sender.message(
+            &request.message_xml()?,
+            &timestamp,
+            &nonce,
+            request.openid.as_deref(),
+            &random,
+        ),
     };
     let config = FixtureConfig {
         platform: if args.wecom { "wecom" } else { "mp" }.into(),
@@ -377,12 +368,10 @@ fn parse_random(hex: &str) -> Result<[u8; 16], String> {
 
 fn output(request: &RequestArgs, built: Built, config: FixtureConfig) -> Result<Value, String> {
     let mut query_map = Map::new();
-    let mut serializer = form_urlencoded::Serializer::new(String::new());
     for (key, value) in &built.query {
         query_map.insert((*key).to_owned(), Value::String(value.clone()));
-        serializer.append_pair(key, value);
     }
-    let query_string = serializer.finish();
+    let query_string = built.query_string();
     let Some(name) = &request.fixture else {
         return Ok(json!({
             "method": built.method,
@@ -435,4 +424,114 @@ fn output(request: &RequestArgs, built: Built, config: FixtureConfig) -> Result<
     }
     fixture.expect = expect;
     serde_json::to_value(&fixture).map_err(|e| e.to_string())
+}
+
+fn run_simulate(args: &SimulateArgs) -> ExitCode {
+    let sender = match simulated_sender(args) {
+        Ok(sender) => sender,
+        Err(problem) => {
+            eprintln!("wxcb: {problem}");
+            return ExitCode::from(2);
+        }
+    };
+    match simulate_once(args, &sender) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(problem) => {
+            println!("FAIL {problem}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn simulated_sender(args: &SimulateArgs) -> Result<Sender, String> {
+    let key = args.aes_key.as_deref().filter(|k| !k.is_empty());
+    let mode = match args.mode.as_deref().filter(|m| !m.is_empty()) {
+        Some(text) => Mode::parse(text).ok_or_else(|| format!("unknown mode {text:?}"))?,
+        None if key.is_some() => Mode::Compatible,
+        None => Mode::Plain,
+    };
+    match (key, args.wecom) {
+        (Some(key), true) => Sender::wecom(
+            args.token.as_str(),
+            key,
+            args.appid.as_str(),
+            args.agent_id.clone(),
+        ),
+        (None, true) => Err("--wecom needs --aes-key (or WECHAT_AES_KEY)".into()),
+        (None, false) if mode != Mode::Plain => {
+            Err(format!("{mode:?} mode needs --aes-key (or WECHAT_AES_KEY)"))
+        }
+        (None, false) => Ok(Sender::plain(args.token.as_str())),
+        (Some(key), false) => {
+            Sender::official_account(args.token.as_str(), key, args.appid.as_str(), mode)
+        }
+    }
+}
+
+fn simulate_once(args: &SimulateArgs, sender: &Sender) -> Result<(), String> {
+    let client = Client::default();
+    let (timestamp, nonce) = fresh_timestamp_and_nonce();
+    let random: [u8; 16] = rand::random();
+    let send = |built: &Built| -> Result<http::Response<bytes::Bytes>, String> {
+        println!(
+            "-> {} {}?{} ({} bytes)",
+            built.method,
+            args.url,
+            built.query_string(),
+            built.body.len()
+        );
+        let response = client.send(built.http_request(&args.url)?)?;
+        println!(
+            "<- {} ({} bytes)",
+            response.status(),
+            response.body().len()
+        );
+        Ok(response)
+    };
+    if args.verify {
+        let echostr = (rand::random::<u64>() % 9_000_000_000_000_000_000 + 1_000_000_000_000_000_000)
+            .to_string();
+        let response = send(&sender.echostr(&echostr, &timestamp, &nonce, &random))?;
+        simulate::check_echo(&response, &echostr)?;
+        println!("ok: echostr {echostr} echoed");
+        return Ok(());
+    }
+    let callback = match (&args.text, &args.event, &args.xml) {
+        (Some(text), _, _) => Callback::Text(text.clone()),
+        (_, Some(event), _) => Callback::Event {
+            event: event.clone(),
+            event_key: args.event_key.clone(),
+        },
+        (_, _, Some(path)) => Callback::Xml(read_xml(path)?),
+        _ => return Err("give --text, --event, --xml or --verify".into()),
+    };
+    let xml = callback.to_xml(
+        &args.openid,
+        &args.to,
+        now(),
+        rand::random::<u64>() >> 1,
+        args.agent_id.as_deref().filter(|_| sender.is_wecom()),
+    );
+    let built = sender.message(&xml, &timestamp, &nonce, Some(&args.openid), &random);
+    let response = send(&built)?;
+    match simulate::read_reply(sender, &response, sender.encrypts())? {
+        Reply::Empty => println!("ok: empty reply (`success`): WeChat shows the user nothing"),
+        Reply::Xml { xml, encrypted } => {
+            if encrypted {
+                println!(
+                    "reply envelope: MsgSignature verified, decrypted for {}",
+                    args.appid
+                );
+            } else {
+                println!("plaintext reply");
+            }
+            println!("{xml}");
+            let root = simulate::check_addressing(&xml, &args.openid, &args.to)?;
+            for (path, value) in simulate::flatten(&root) {
+                println!("  {path}: {value}");
+            }
+            println!("ok: reply verified");
+        }
+    }
+    Ok(())
 }

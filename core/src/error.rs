@@ -49,6 +49,23 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [Self; 13] = [
+        Self::InvalidSignature,
+        Self::Timestamp,
+        Self::Xml,
+        Self::Base64,
+        Self::Decrypt,
+        Self::Buffer,
+        Self::ReceiveId,
+        Self::TooLarge,
+        Self::MethodNotAllowed,
+        Self::BadRequest,
+        Self::InvalidAesKey,
+        Self::Config,
+        Self::InvalidReply,
+    ];
+
     /// The official WXBizMsgCrypt error code, where one corresponds.
     pub const fn code(self) -> Option<i32> {
         Some(match self {
@@ -227,6 +244,26 @@ mod tests {
             StatusCode::METHOD_NOT_ALLOWED
         );
         assert_eq!(ErrorKind::ReceiveId.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn all_lists_every_kind_once_and_every_class() {
+        let kinds: std::collections::HashSet<_> = ErrorKind::ALL.into_iter().collect();
+        assert_eq!(kinds.len(), ErrorKind::ALL.len());
+        let classes: std::collections::BTreeSet<_> =
+            ErrorKind::ALL.iter().map(|k| k.class()).collect();
+        let want = [
+            "appid",
+            "bad_request",
+            "config",
+            "decrypt",
+            "reply",
+            "signature",
+            "timestamp",
+            "too_large",
+            "xml",
+        ];
+        assert_eq!(classes.into_iter().collect::<Vec<_>>(), want);
     }
 
     #[test]
