@@ -7,8 +7,9 @@
 //!
 //! ```no_run
 //! # async fn run(engine: wechat_callback::Engine) -> std::io::Result<()> {
+//! use wechat_callback_hyper::{serve, service};
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! wechat_callback_hyper::serve(listener, engine).await
+//! serve(listener, service(engine).at("/wechat")).await
 //! # }
 //! ```
 //!
@@ -38,28 +39,31 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct WechatService {
     engine: Arc<Engine>,
+    path: Option<Arc<str>>,
 }
 
 /// The engine as a service for hyper (`serve_connection`) and tower / axum
-/// (`Router::route_service("/wechat", service(engine))`). Every path and method reaches the
-/// engine, which answers 405 to methods other than GET and POST.
+/// (`Router::route_service("/wechat", service(engine))`). Every path reaches the engine
+/// unless [`WechatService::at`] names one; every method does, and the engine answers 405 to
+/// methods other than GET and POST.
 pub fn service(engine: impl Into<Arc<Engine>>) -> WechatService {
     WechatService {
         engine: engine.into(),
+        path: None,
     }
 }
 
-/// Serves `engine` on every connection `listener` accepts, over HTTP/1.1, until an I/O error
-/// other than a failed accept ends the loop (accept errors such as running out of file
-/// descriptors are logged and retried after 50 ms).
+/// Serves `service` (made with [`service`]) on every connection `listener` accepts, over
+/// HTTP/1.1, on tasks of the current tokio runtime. Accept errors, such as running out of
+/// file descriptors, are logged and retried after 50 ms; a client gets
+/// [`HEADER_READ_TIMEOUT`] to send its request head.
 ///
 /// # Errors
-/// Never returns in normal operation; the `Result` is for the caller's `?`.
+/// None so far: the loop runs until the task is dropped; the `Result` is for the caller's `?`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    engine: impl Into<Arc<Engine>>,
+    service: WechatService,
 ) -> std::io::Result<()> {
-    let service = service(engine);
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _peer)) => stream,
@@ -89,12 +93,26 @@ pub type Response = http::Response<Full<Bytes>>;
 pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
 impl WechatService {
+    /// Answers only requests for `path` (such as `/wechat`); others get 404 unread.
+    #[must_use]
+    pub fn at(mut self, path: &str) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
     /// Answers one request: reads the body with the cap, then runs the engine.
     pub async fn respond<B>(&self, request: http::Request<B>) -> Response
     where
         B: http_body::Body<Data = Bytes>,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
+        if let Some(path) = &self.path
+            && request.uri().path() != &**path
+        {
+            let mut response = Response::new(Full::new(Bytes::from_static(b"Not Found")));
+            *response.status_mut() = http::StatusCode::NOT_FOUND;
+            return response;
+        }
         let engine = &self.engine;
         let announced = request
             .headers()

@@ -1,0 +1,16 @@
+//! A WeChat callback server on actix-web: text messages come back as text replies,
+//! `subscribe` gets a welcome, everything else `success`. Configured by the `WECHAT_*`
+//! variables (see `echo-support`); `cargo run -p actix-echo`, then `wxcb simulate --text hello`.
+
+use actix_web::{App, HttpServer};
+
+fn main() -> std::io::Result<()> {
+    echo_support::init_logging();
+    let (settings, engine) = echo_support::engine_from_env();
+    let mount = wechat_callback_actix::configure(echo_support::PATH, engine);
+    let server = HttpServer::new(move || App::new().configure(mount.clone()))
+        .bind(settings.addr)?
+        .run();
+    println!("{}", settings.banner("actix-echo"));
+    actix_web::rt::System::new().block_on(server)
+}

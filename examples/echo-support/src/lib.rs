@@ -1,0 +1,146 @@
+//! What the `*-echo` examples share, so all three read the same variables the same way and
+//! answer the same: settings from `WECHAT_*` environment variables with an embedded demo
+//! account, and the echo handlers.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `WECHAT_ADDR` | address to listen on | `127.0.0.1:8080` |
+//! | `WECHAT_TOKEN` | the account's token | [`DEMO_TOKEN`] |
+//! | `WECHAT_AES_KEY` | EncodingAESKey (43 chars); unset or empty = plaintext only | unset |
+//! | `WECHAT_APPID` | appid replies are encrypted for and requests checked against | [`DEMO_APPID`] |
+//! | `WECHAT_MODE` | `plain`, `compatible` or `safe` | `compatible` with a key, else `plain` |
+//!
+//! The defaults match `wxcb simulate`'s, so both run with none set.
+
+use std::net::SocketAddr;
+
+use wechat_callback::{Config, EncodingAesKey, Error, Mode, Reply, Router, Subscribe, Text, Token};
+
+/// The demo token (`WECHAT_TOKEN`'s default). Never use it for a real account.
+pub const DEMO_TOKEN: &str = "wxcbDemoToken";
+/// The demo appid (`WECHAT_APPID`'s default).
+pub const DEMO_APPID: &str = "wx5e7c1d9a0b3f2468";
+/// An EncodingAESKey for trying safe mode locally (`WECHAT_AES_KEY=...`; not a default).
+pub const DEMO_AES_KEY: &str = "wxcbDemoEncodingAESKey0123456789abcdefghijk";
+/// `WECHAT_ADDR`'s default.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// The path the examples mount the engine at.
+pub const PATH: &str = "/wechat";
+/// The timestamp window the examples accept, in seconds.
+pub const TIMESTAMP_TOLERANCE_SECS: u64 = 300;
+/// The reply to `subscribe`.
+pub const WELCOME: &str = "欢迎关注！Welcome: send any text and it comes back.";
+
+/// Where to listen and for which account.
+#[derive(Debug)]
+pub struct Settings {
+    /// `WECHAT_ADDR`.
+    pub addr: SocketAddr,
+    /// The account, from the other variables.
+    pub config: Config,
+    /// The mode in effect, for the start-up line.
+    pub mode: Mode,
+}
+
+impl Settings {
+    /// Reads the `WECHAT_*` variables (see the crate docs).
+    ///
+    /// # Errors
+    /// A message naming the variable that is not valid.
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// As [`Settings::from_env`], reading variables through `lookup`.
+    ///
+    /// # Errors
+    /// A message naming the variable that is not valid.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let addr = var("WECHAT_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned());
+        let addr = addr
+            .parse()
+            .map_err(|e| format!("WECHAT_ADDR {addr:?}: {e}"))?;
+        let token = Token::new(var("WECHAT_TOKEN").unwrap_or_else(|| DEMO_TOKEN.to_owned()))
+            .map_err(|e| format!("WECHAT_TOKEN: {e}"))?;
+        let appid = var("WECHAT_APPID").unwrap_or_else(|| DEMO_APPID.to_owned());
+        let key = var("WECHAT_AES_KEY")
+            .map(|key| EncodingAesKey::new(&key))
+            .transpose()
+            .map_err(|e| format!("WECHAT_AES_KEY: {e}"))?;
+        let mode = match var("WECHAT_MODE") {
+            Some(mode) => Mode::parse(&mode)
+                .ok_or_else(|| format!("WECHAT_MODE {mode:?}: plain, compatible or safe"))?,
+            None if key.is_some() => Mode::Compatible,
+            None => Mode::Plain,
+        };
+        let mut config = Config::official_account(token, appid)
+            .timestamp_tolerance_secs(TIMESTAMP_TOLERANCE_SECS)
+            .mode(mode);
+        if let Some(key) = key {
+            config = config.encoding_aes_key(key);
+        }
+        Ok(Self { addr, config, mode })
+    }
+
+    /// One line for the console: address, path and mode (no secrets).
+    pub fn banner(&self, framework: &str) -> String {
+        format!(
+            "{framework}: WeChat callbacks on http://{}{PATH} ({:?} mode); try `cargo run -p wechat-callback-cli -- simulate --text hello`",
+            self.addr, self.mode
+        )
+    }
+}
+
+/// The echo handlers: a text message gets a text reply with the same `Content`, `subscribe`
+/// gets [`WELCOME`], everything else the empty reply (`success`).
+pub fn router() -> Router {
+    Router::new()
+        .on_text(|text: &Text| Reply::text(text.content.clone()))
+        .on_event_subscribe(|_: &Subscribe| Reply::text(WELCOME))
+}
+
+/// Logs to standard error, filtered by `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Reads the settings and builds the echo engine; exits with a message when a variable is
+/// not valid.
+pub fn engine_from_env() -> (Settings, wechat_callback::Engine) {
+    let built = Settings::from_env().and_then(|settings| {
+        let engine = wechat_callback::Engine::new(settings.config.clone(), router())
+            .map_err(|e: Error| e.to_string())?;
+        Ok((settings, engine))
+    });
+    built.unwrap_or_else(|problem| {
+        eprintln!("{problem}");
+        std::process::exit(2)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let none = Settings::from_lookup(|_| None).unwrap();
+        assert_eq!(none.addr.to_string(), DEFAULT_ADDR);
+        assert_eq!(none.mode, Mode::Plain);
+        let with_key = Settings::from_lookup(|name| {
+            (name == "WECHAT_AES_KEY").then(|| DEMO_AES_KEY.to_owned())
+        })
+        .unwrap();
+        assert_eq!(with_key.mode, Mode::Compatible);
+        let bad = Settings::from_lookup(|name| (name == "WECHAT_MODE").then(|| "loud".into()));
+        assert!(bad.unwrap_err().contains("WECHAT_MODE"));
+        let empty = Settings::from_lookup(|name| (name == "WECHAT_AES_KEY").then(String::new));
+        assert_eq!(empty.unwrap().mode, Mode::Plain);
+    }
+}

@@ -1,0 +1,14 @@
+//! A WeChat callback server on hyper: text messages come back as text replies, `subscribe`
+//! gets a welcome, everything else `success`. Configured by the `WECHAT_*` variables
+//! (see `echo-support`); `cargo run -p hyper-echo`, then `wxcb simulate --text hello`.
+
+use wechat_callback_hyper::{serve, service};
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    echo_support::init_logging();
+    let (settings, engine) = echo_support::engine_from_env();
+    let listener = tokio::net::TcpListener::bind(settings.addr).await?;
+    println!("{}", settings.banner("hyper-echo"));
+    serve(listener, service(engine).at(echo_support::PATH)).await
+}
