@@ -99,7 +99,8 @@ impl Sender {
     ) -> Result<Self, String> {
         let key = EncodingAesKey::new(aes_key).map_err(|e| e.to_string())?;
         Ok(Self {
-            crypt: (mode != Mode::Plain).then(|| MsgCrypt::new(&key, ReceiveId::AppId(appid.into()))),
+            crypt: (mode != Mode::Plain)
+                .then(|| MsgCrypt::new(&key, ReceiveId::AppId(appid.into()))),
             mode,
             ..Self::plain(token)
         })
@@ -257,7 +258,7 @@ pub fn now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wechat_callback::{Config, Engine, EncodingAesKey, Received, Router, Token};
+    use wechat_callback::{Config, EncodingAesKey, Engine, Received, Router, Token};
 
     const KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
     const XML: &str = "<xml><ToUserName><![CDATA[gh_1]]></ToUserName>\
@@ -266,7 +267,9 @@ mod tests {
         <MsgId>7</MsgId></xml>";
 
     fn engine(config: Config) -> Engine {
-        Engine::new(config, Router::new()).unwrap().with_clock(|| 100)
+        Engine::new(config, Router::new())
+            .unwrap()
+            .with_clock(|| 100)
     }
 
     fn received_content(engine: &Engine, built: &Built) -> String {
@@ -303,7 +306,11 @@ mod tests {
         let built = wecom.message(XML, "100", "5", Some("ignored"), &[1; 16]);
         assert_eq!(built.query_value("signature"), None);
         assert_eq!(built.query_value("openid"), None);
-        assert!(built.body.contains("<AgentID><![CDATA[1000002]]></AgentID>"));
+        assert!(
+            built
+                .body
+                .contains("<AgentID><![CDATA[1000002]]></AgentID>")
+        );
         let wecom_engine = engine(Config::wecom(token(), key(), "ww1"));
         assert_eq!(received_content(&wecom_engine, &built), "hi");
         let echo = wecom.echostr("12345", "100", "5", &[2; 16]);
@@ -316,7 +323,10 @@ mod tests {
 
     #[test]
     fn a_wrong_token_is_refused() {
-        let engine = engine(Config::official_account(Token::new("tok").unwrap(), "wxapp"));
+        let engine = engine(Config::official_account(
+            Token::new("tok").unwrap(),
+            "wxapp",
+        ));
         let built = Sender::plain("other").message(XML, "100", "5", None, &[0; 16]);
         let error = engine
             .process(&built.http_request("/cb").unwrap())

@@ -6,8 +6,8 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use wechat_callback::{
-    Config, EncodingAesKey, EncryptedReply, Engine, Error, ErrorKind, Handled, Mode, Received, Reply,
-    Request, Router, Text, Token,
+    Config, EncodingAesKey, EncryptedReply, Engine, Error, ErrorKind, Handled, Mode, Received,
+    Reply, Request, Router, Text, Token,
 };
 
 use crate::wire::Client;
@@ -565,7 +565,8 @@ impl Fixture {
                 "nonce" => *value = nonce.to_owned(),
                 "signature" => *value = compute_hex(&[token, timestamp, nonce]),
                 "msg_signature" => {
-                    *value = compute_hex(&[token, timestamp, nonce, encrypt.as_deref().unwrap_or("")]);
+                    *value =
+                        compute_hex(&[token, timestamp, nonce, encrypt.as_deref().unwrap_or("")]);
                 }
                 _ => {}
             }

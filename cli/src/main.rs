@@ -481,15 +481,12 @@ fn simulate_once(args: &SimulateArgs, sender: &Sender) -> Result<(), String> {
             built.body.len()
         );
         let response = client.send(built.http_request(&args.url)?)?;
-        println!(
-            "<- {} ({} bytes)",
-            response.status(),
-            response.body().len()
-        );
+        println!("<- {} ({} bytes)", response.status(), response.body().len());
         Ok(response)
     };
     if args.verify {
-        let echostr = (rand::random::<u64>() % 9_000_000_000_000_000_000 + 1_000_000_000_000_000_000)
+        let echostr = (rand::random::<u64>() % 9_000_000_000_000_000_000
+            + 1_000_000_000_000_000_000)
             .to_string();
         let response = send(&sender.echostr(&echostr, &timestamp, &nonce, &random))?;
         simulate::check_echo(&response, &echostr)?;

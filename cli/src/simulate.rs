@@ -262,13 +262,19 @@ mod tests {
         assert!(problem.contains("does not open"), "{problem}");
         let wrong_token = Sender::plain("not-the-token");
         let response = exchange(&engine, &wrong_token, &Callback::Text("hi".into()));
-        assert!(read_reply(&sender, &response, false).unwrap_err().contains("HTTP 401"));
-        assert!(check_addressing(
-            "<xml><ToUserName>x</ToUserName></xml>",
-            defaults::OPENID,
-            defaults::TO_USER_NAME
-        )
-        .is_err());
+        assert!(
+            read_reply(&sender, &response, false)
+                .unwrap_err()
+                .contains("HTTP 401")
+        );
+        assert!(
+            check_addressing(
+                "<xml><ToUserName>x</ToUserName></xml>",
+                defaults::OPENID,
+                defaults::TO_USER_NAME
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -38,7 +38,8 @@ impl Client {
         let sent = if body.is_empty() {
             self.agent.run(http::Request::from_parts(parts, ()))
         } else {
-            self.agent.run(http::Request::from_parts(parts, body.as_ref()))
+            self.agent
+                .run(http::Request::from_parts(parts, body.as_ref()))
         };
         let response = sent.map_err(|e| format!("{uri}: {e}"))?;
         let (parts, mut body) = response.into_parts();

@@ -1,6 +1,7 @@
 //! Cross-crate integration tests: the published vectors, the recorded fixtures, replies and
-//! dispatch through the whole engine.
+//! dispatch through the whole engine, and the adapters over real HTTP.
 
+mod adapters;
 mod crypto;
 mod dispatch;
 mod fixtures;

@@ -30,9 +30,7 @@ pub fn filter(
     engine: impl Into<Arc<Engine>>,
 ) -> impl Filter<Extract = (http::Response<Bytes>,), Error = warp::Rejection> + Clone {
     let engine: Arc<Engine> = engine.into();
-    let query = warp::query::raw()
-        .or(warp::any().map(String::new))
-        .unify();
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     warp::method()
         .and(query)
         .and(warp::header::optional::<u64>("content-length"))

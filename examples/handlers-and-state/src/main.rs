@@ -33,7 +33,9 @@ fn command(text: &Text, stats: &Stats) -> Option<Reply> {
             "{seen} texts so far, {} new followers",
             stats.followers.load(Ordering::Relaxed)
         ))),
-        "#help" => Some(Reply::text("commands: #count, #help; anything else is echoed")),
+        "#help" => Some(Reply::text(
+            "commands: #count, #help; anything else is echoed",
+        )),
         _ => None,
     }
 }

@@ -1,0 +1,447 @@
+//! The adapters over real HTTP on 127.0.0.1: one suite, written once, run against hyper,
+//! hyper's tower service inside axum, actix-web and warp.
+
+use std::collections::BTreeMap;
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use bytes::Bytes;
+use wechat_callback::{
+    Config, EncodingAesKey, EncryptedReply, Engine, Mode, Reply, Router, Text, Token,
+};
+use wechat_callback_cli::build::{Sender, fresh_timestamp_and_nonce};
+use wechat_callback_cli::fixture::{self, Fixture};
+use wechat_callback_cli::simulate::{self, Callback, defaults};
+use wechat_callback_cli::wire::Client;
+
+const KEY: &str = "wxcbDemoEncodingAESKey0123456789abcdefghijk";
+const APPID: &str = "wx5e7c1d9a0b3f2468";
+const CORPID: &str = "ww0123456789abcdef";
+
+/// The servers under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Adapter {
+    Hyper,
+    Axum,
+    Actix,
+    Warp,
+}
+
+/// Starts a server for `engine` on a free port of 127.0.0.1, mounted at `/wechat`, in a
+/// thread of its own that lives as long as the test process; returns the endpoint's URL.
+pub(crate) fn spawn(adapter: Adapter, engine: Engine) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let runtime = || {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime")
+        };
+        let tokio_listener = |listener: std::net::TcpListener| {
+            listener.set_nonblocking(true).expect("nonblocking");
+            tokio::net::TcpListener::from_std(listener).expect("tokio listener")
+        };
+        match adapter {
+            Adapter::Hyper => runtime().block_on(async move {
+                let service = wechat_callback_hyper::service(engine).at("/wechat");
+                wechat_callback_hyper::serve(tokio_listener(listener), service).await
+            }),
+            Adapter::Axum => runtime().block_on(async move {
+                let app = axum::Router::new()
+                    .route_service("/wechat", wechat_callback_hyper::service(engine));
+                axum::serve(tokio_listener(listener), app).await
+            }),
+            Adapter::Actix => actix_web::rt::System::new().block_on(async move {
+                let mount = wechat_callback_actix::configure("/wechat", engine);
+                actix_web::HttpServer::new(move || actix_web::App::new().configure(mount.clone()))
+                    .workers(2)
+                    .disable_signals()
+                    .listen(listener)?
+                    .run()
+                    .await
+            }),
+            Adapter::Warp => runtime().block_on(async move {
+                use warp::Filter as _;
+                let routes = warp::path("wechat")
+                    .and(warp::path::end())
+                    .and(wechat_callback_warp::filter(engine));
+                warp::serve(routes)
+                    .incoming(tokio_listener(listener))
+                    .run()
+                    .await;
+                Ok(())
+            }),
+        }
+        .expect("server");
+    });
+    wait_until_listening(addr);
+    format!("http://{addr}/wechat")
+}
+
+fn wait_until_listening(addr: std::net::SocketAddr) {
+    for _ in 0..200 {
+        if TcpStream::connect(addr).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("{addr} never accepted");
+}
+
+fn echo_router() -> Router {
+    Router::new().on_text(|text: &Text| Reply::text(text.content.clone()))
+}
+
+fn mp_engine(mode: Mode) -> Engine {
+    let mut config = Config::official_account(Token::new(defaults::TOKEN).unwrap(), APPID)
+        .timestamp_tolerance_secs(300)
+        .mode(mode);
+    if mode != Mode::Plain {
+        config = config.encoding_aes_key(EncodingAesKey::new(KEY).unwrap());
+    }
+    Engine::new(config, echo_router()).unwrap()
+}
+
+fn wecom_engine() -> Engine {
+    let config = Config::wecom(
+        Token::new(defaults::TOKEN).unwrap(),
+        EncodingAesKey::new(KEY).unwrap(),
+        CORPID,
+    );
+    Engine::new(config, echo_router()).unwrap()
+}
+
+fn mp_sender(mode: Mode) -> Sender {
+    match mode {
+        Mode::Plain => Sender::plain(defaults::TOKEN),
+        mode => Sender::official_account(defaults::TOKEN, KEY, APPID, mode).unwrap(),
+    }
+}
+
+/// Sends `content` as a text message and returns the endpoint's answer.
+fn send_text(client: &Client, url: &str, sender: &Sender, content: &str) -> http::Response<Bytes> {
+    let xml = Callback::Text(content.to_owned()).to_xml(
+        defaults::OPENID,
+        defaults::TO_USER_NAME,
+        1_700_000_000,
+        42,
+        sender.is_wecom().then_some("1000002"),
+    );
+    let (timestamp, nonce) = fresh_timestamp_and_nonce();
+    let random: [u8; 16] = rand::random();
+    let built = sender.message(&xml, &timestamp, &nonce, Some(defaults::OPENID), &random);
+    client.send(built.http_request(url).unwrap()).unwrap()
+}
+
+/// The reply's `Content`, after checking it is encrypted when it should be, verifies,
+/// decrypts for the right receive id and is addressed back to the sender.
+fn reply_content(sender: &Sender, response: &http::Response<Bytes>, encrypted: bool) -> String {
+    let reply = simulate::read_reply(sender, response, sender.encrypts()).unwrap();
+    let simulate::Reply::Xml {
+        xml,
+        encrypted: was,
+    } = reply
+    else {
+        panic!("empty reply")
+    };
+    assert_eq!(was, encrypted, "reply encryption");
+    let root = simulate::check_addressing(&xml, defaults::OPENID, defaults::TO_USER_NAME).unwrap();
+    root.child_text("Content").unwrap().to_owned()
+}
+
+fn echostr_plain(adapter: Adapter) {
+    let url = spawn(adapter, mp_engine(Mode::Plain));
+    let (timestamp, nonce) = fresh_timestamp_and_nonce();
+    let built =
+        Sender::plain(defaults::TOKEN).echostr("5837397520665436492", &timestamp, &nonce, &[0; 16]);
+    let response = Client::default()
+        .send(built.http_request(&url).unwrap())
+        .unwrap();
+    simulate::check_echo(&response, "5837397520665436492").unwrap();
+}
+
+fn echostr_wecom_encrypted(adapter: Adapter) {
+    let url = spawn(adapter, wecom_engine());
+    let sender = Sender::wecom(defaults::TOKEN, KEY, CORPID, None).unwrap();
+    let (timestamp, nonce) = fresh_timestamp_and_nonce();
+    let built = sender.echostr("1616140317555161061", &timestamp, &nonce, &rand::random());
+    assert_ne!(built.query_value("echostr"), Some("1616140317555161061"));
+    let response = Client::default()
+        .send(built.http_request(&url).unwrap())
+        .unwrap();
+    simulate::check_echo(&response, "1616140317555161061").unwrap();
+}
+
+fn post_in_every_mode(adapter: Adapter) {
+    let client = Client::default();
+    for mode in [Mode::Plain, Mode::Safe, Mode::Compatible] {
+        let url = spawn(adapter, mp_engine(mode));
+        let sender = mp_sender(mode);
+        let content = format!("{mode:?}: 你好 <&> ]]> 😀");
+        let response = send_text(&client, &url, &sender, &content);
+        assert_eq!(
+            reply_content(&sender, &response, mode != Mode::Plain),
+            content
+        );
+    }
+    // Compatible mode also takes plaintext requests, and answers them in plaintext.
+    let url = spawn(adapter, mp_engine(Mode::Compatible));
+    let plain = mp_sender(Mode::Plain);
+    let response = send_text(&client, &url, &plain, "plain in compat");
+    assert_eq!(reply_content(&plain, &response, false), "plain in compat");
+    // WeCom: encrypted both ways.
+    let url = spawn(adapter, wecom_engine());
+    let sender = Sender::wecom(defaults::TOKEN, KEY, CORPID, Some("1000002".into())).unwrap();
+    let response = send_text(&client, &url, &sender, "企业微信");
+    assert_eq!(reply_content(&sender, &response, true), "企业微信");
+}
+
+/// Every fixture over HTTP answers exactly as in-process: same status, same body (encrypted
+/// replies compared after opening, since each carries fresh random bytes and nonce); and the
+/// CLI's `replay --url` path passes each case.
+fn fixtures_match_in_process(adapter: Adapter) {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
+    let files = fixture::collect(&[root.into()]).unwrap();
+    assert!(files.len() > 150, "only {} fixtures", files.len());
+    let client = Client::default();
+    let mut servers: BTreeMap<String, String> = BTreeMap::new();
+    for file in &files {
+        let fixture = Fixture::load(file).unwrap();
+        let key = serde_json::to_string(&fixture.config).unwrap();
+        let url = servers
+            .entry(key)
+            .or_insert_with(|| spawn(adapter, fixture.config.engine().unwrap()))
+            .clone();
+        let engine = fixture.config.engine().unwrap();
+        let local = engine.handle(fixture.http_request("/wechat").unwrap());
+        let remote = client.send(fixture.http_request(&url).unwrap()).unwrap();
+        let name = &fixture.name;
+        assert_eq!(remote.status(), local.status(), "{name}: status");
+        assert_eq!(
+            opened(&engine, &fixture, remote.body()),
+            opened(&engine, &fixture, local.body()),
+            "{name}: body"
+        );
+        let outcome = fixture::run_over_http(&fixture, &url, &client, false);
+        assert!(outcome.pass, "{name}: {:?}", outcome.problems);
+    }
+    assert!(servers.len() > 10, "{} accounts", servers.len());
+}
+
+/// A body with an encrypted reply opened (signature checked, decrypted); any other as is.
+fn opened(engine: &Engine, fixture: &Fixture, body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body).into_owned();
+    match (EncryptedReply::from_xml(&text), engine.crypt()) {
+        (Ok(envelope), Some(crypt)) => envelope
+            .open(crypt, &Token::new(fixture.config.token.as_str()).unwrap())
+            .unwrap(),
+        _ => text,
+    }
+}
+
+fn wrong_method_is_405(adapter: Adapter) {
+    let url = spawn(adapter, mp_engine(Mode::Plain));
+    let request = http::Request::builder()
+        .method("PUT")
+        .uri(&url)
+        .body(Bytes::from_static(b"<xml/>"))
+        .unwrap();
+    let response = Client::default().send(request).unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET, POST");
+}
+
+/// Writes `head` and `body` on a raw connection, then reads the answer's status line.
+fn raw_exchange(url: &str, head: &str, body: &[u8]) -> String {
+    let authority = url.trim_start_matches("http://").split('/').next().unwrap();
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    // The server may answer and close before taking all of it: that is the point.
+    let _ = stream.write_all(body);
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buffer[..n]),
+        }
+    }
+    String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// A `Content-Length` of 100 MB gets 413 after 1 KB has been sent: nothing waits for the rest.
+fn announced_oversized_body_is_413_unread(adapter: Adapter) {
+    let url = spawn(adapter, mp_engine(Mode::Plain));
+    let head = "POST /wechat?signature=x&timestamp=1&nonce=2 HTTP/1.1\r\nHost: localhost\r\n\
+                Content-Length: 100000000\r\n\r\n";
+    let status = raw_exchange(&url, head, &[b'x'; 1024]);
+    assert!(status.contains(" 413 "), "{status:?}");
+}
+
+/// A chunked body (no length announced) is cut off once it passes the cap: 413 arrives while
+/// the body is still unfinished (no last chunk was ever sent).
+fn chunked_oversized_body_is_413_when_it_passes_the_cap(adapter: Adapter) {
+    let url = spawn(adapter, mp_engine(Mode::Plain));
+    let head = "POST /wechat?signature=x&timestamp=1&nonce=2 HTTP/1.1\r\nHost: localhost\r\n\
+                Transfer-Encoding: chunked\r\n\r\n";
+    let chunk = [b'y'; 64 * 1024];
+    let mut body = Vec::new();
+    for _ in 0..9 {
+        body.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        body.extend_from_slice(&chunk);
+        body.extend_from_slice(b"\r\n");
+    }
+    let status = raw_exchange(&url, head, &body);
+    assert!(status.contains(" 413 "), "{status:?}");
+}
+
+fn bad_signature_wrong_appid_and_bad_xml(adapter: Adapter) {
+    let client = Client::default();
+    let url = spawn(adapter, mp_engine(Mode::Safe));
+    let wrong_token = Sender::official_account("not-the-token", KEY, APPID, Mode::Safe).unwrap();
+    assert_eq!(send_text(&client, &url, &wrong_token, "x").status(), 401);
+    let other_appid =
+        Sender::official_account(defaults::TOKEN, KEY, "wx_other", Mode::Safe).unwrap();
+    assert_eq!(send_text(&client, &url, &other_appid, "x").status(), 403);
+    let plain_url = spawn(adapter, mp_engine(Mode::Plain));
+    let (timestamp, nonce) = fresh_timestamp_and_nonce();
+    let built = Sender::plain(defaults::TOKEN).message(
+        "<xml><Content>",
+        &timestamp,
+        &nonce,
+        None,
+        &[0; 16],
+    );
+    let response = client
+        .send(built.http_request(&plain_url).unwrap())
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let doctype = "<!DOCTYPE xml [<!ENTITY a \"b\">]><xml><Content>&a;</Content></xml>";
+    let built = Sender::plain(defaults::TOKEN).message(doctype, &timestamp, &nonce, None, &[0; 16]);
+    let response = client
+        .send(built.http_request(&plain_url).unwrap())
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}
+
+/// A hundred safe-mode messages at once, each answered with its own content.
+fn a_hundred_concurrent_requests(adapter: Adapter) {
+    let url = spawn(adapter, mp_engine(Mode::Safe));
+    let client = Client::default();
+    let sender = mp_sender(Mode::Safe);
+    let barrier = Arc::new(Barrier::new(100));
+    let threads: Vec<_> = (0..100)
+        .map(|i| {
+            let (url, client, sender, barrier) = (
+                url.clone(),
+                client.clone(),
+                sender.clone(),
+                Arc::clone(&barrier),
+            );
+            std::thread::spawn(move || {
+                let content = format!("message {i} 消息");
+                barrier.wait();
+                let response = send_text(&client, &url, &sender, &content);
+                assert_eq!(reply_content(&sender, &response, true), content);
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("a request failed");
+    }
+}
+
+/// The echo examples' defaults are `wxcb simulate`'s defaults: a server built from no
+/// `WECHAT_*` variables answers a simulated callback built from none either.
+fn echo_example_defaults_match_simulate(adapter: Adapter) {
+    assert_eq!(echo_support::DEMO_TOKEN, defaults::TOKEN);
+    assert_eq!(echo_support::DEMO_APPID, defaults::APPID);
+    let settings = echo_support::Settings::from_lookup(|_| None).unwrap();
+    let url = spawn(
+        adapter,
+        Engine::new(settings.config, echo_support::router()).unwrap(),
+    );
+    let client = Client::default();
+    let sender = Sender::plain(defaults::TOKEN);
+    let response = send_text(&client, &url, &sender, "hello");
+    assert_eq!(reply_content(&sender, &response, false), "hello");
+    let xml = Callback::Event {
+        event: "subscribe".into(),
+        event_key: None,
+    }
+    .to_xml(defaults::OPENID, defaults::TO_USER_NAME, 1, 0, None);
+    let (timestamp, nonce) = fresh_timestamp_and_nonce();
+    let built = sender.message(&xml, &timestamp, &nonce, None, &[0; 16]);
+    let response = client.send(built.http_request(&url).unwrap()).unwrap();
+    assert_eq!(
+        reply_content(&sender, &response, false),
+        echo_support::WELCOME
+    );
+}
+
+macro_rules! suite {
+    ($name:ident, $adapter:expr) => {
+        mod $name {
+            use super::Adapter;
+            const ADAPTER: Adapter = $adapter;
+
+            #[test]
+            fn echostr_plain() {
+                super::echostr_plain(ADAPTER);
+            }
+            #[test]
+            fn echostr_wecom_encrypted() {
+                super::echostr_wecom_encrypted(ADAPTER);
+            }
+            #[test]
+            fn post_in_every_mode() {
+                super::post_in_every_mode(ADAPTER);
+            }
+            #[test]
+            fn fixtures_match_in_process() {
+                super::fixtures_match_in_process(ADAPTER);
+            }
+            #[test]
+            fn wrong_method_is_405() {
+                super::wrong_method_is_405(ADAPTER);
+            }
+            #[test]
+            fn announced_oversized_body_is_413_unread() {
+                super::announced_oversized_body_is_413_unread(ADAPTER);
+            }
+            #[test]
+            fn chunked_oversized_body_is_413_when_it_passes_the_cap() {
+                super::chunked_oversized_body_is_413_when_it_passes_the_cap(ADAPTER);
+            }
+            #[test]
+            fn bad_signature_wrong_appid_and_bad_xml() {
+                super::bad_signature_wrong_appid_and_bad_xml(ADAPTER);
+            }
+            #[test]
+            fn a_hundred_concurrent_requests() {
+                super::a_hundred_concurrent_requests(ADAPTER);
+            }
+            #[test]
+            fn echo_example_defaults_match_simulate() {
+                super::echo_example_defaults_match_simulate(ADAPTER);
+            }
+        }
+    };
+}
+
+suite!(on_hyper, Adapter::Hyper);
+suite!(on_axum, Adapter::Axum);
+suite!(on_actix, Adapter::Actix);
+suite!(on_warp, Adapter::Warp);
