@@ -391,6 +391,21 @@ fn echo_example_defaults_match_simulate(adapter: Adapter) {
     );
 }
 
+/// A handler that panics costs its own request a 500; the next request is served.
+fn a_panicking_handler_costs_one_request(adapter: Adapter) {
+    let router = Router::new().on_text(|text: &Text| {
+        assert!(text.content != "panic", "handler panicked on purpose");
+        Reply::text(text.content.clone())
+    });
+    let config = Config::official_account(Token::new(defaults::TOKEN).unwrap(), APPID);
+    let url = spawn(adapter, Engine::new(config, router).unwrap());
+    let client = Client::default();
+    let sender = mp_sender(Mode::Plain);
+    assert_eq!(send_text(&client, &url, &sender, "panic").status(), 500);
+    let response = send_text(&client, &url, &sender, "after");
+    assert_eq!(reply_content(&sender, &response, false), "after");
+}
+
 macro_rules! suite {
     ($name:ident, $adapter:expr) => {
         mod $name {
@@ -432,6 +447,10 @@ macro_rules! suite {
             #[test]
             fn a_hundred_concurrent_requests() {
                 super::a_hundred_concurrent_requests(ADAPTER);
+            }
+            #[test]
+            fn a_panicking_handler_costs_one_request() {
+                super::a_panicking_handler_costs_one_request(ADAPTER);
             }
             #[test]
             fn echo_example_defaults_match_simulate() {
