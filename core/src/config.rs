@@ -9,6 +9,10 @@ use crate::error::{Error, ErrorKind};
 /// Default cap on a request body: 512 KiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 512 * 1024;
 
+/// The default time allowed for reading a request body: 10 seconds. WeChat itself gives up on
+/// a callback after 5 seconds.
+pub const DEFAULT_BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The callback token configured in the WeChat / WeCom console (公众平台 “令牌(Token)”).
 ///
 /// `Debug` prints `***`: the token never appears in logs.
@@ -160,6 +164,7 @@ pub struct Config {
     pub(crate) mode: Mode,
     pub(crate) timestamp_tolerance_s: Option<u64>,
     pub(crate) max_body_bytes: usize,
+    pub(crate) body_read_timeout: std::time::Duration,
 }
 
 impl Config {
@@ -173,6 +178,7 @@ impl Config {
             mode: Mode::Plain,
             timestamp_tolerance_s: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
         }
     }
 
@@ -189,6 +195,7 @@ impl Config {
             mode: Mode::Safe,
             timestamp_tolerance_s: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
         }
     }
 
@@ -222,6 +229,15 @@ impl Config {
     #[must_use]
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;
+        self
+    }
+
+    /// How long an adapter waits for the whole body once the request head has arrived
+    /// (default [`DEFAULT_BODY_READ_TIMEOUT`], 10 s) before answering 408; a sender that
+    /// trickles its body cannot hold a connection longer.
+    #[must_use]
+    pub fn body_read_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.body_read_timeout = timeout;
         self
     }
 

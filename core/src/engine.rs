@@ -149,6 +149,20 @@ impl Engine {
         ))
     }
 
+    /// How long adapters wait for the body ([`Config::body_read_timeout`]).
+    pub fn body_read_timeout(&self) -> std::time::Duration {
+        self.config.body_read_timeout
+    }
+
+    /// The 408 response for a body that did not arrive within
+    /// [`Engine::body_read_timeout`], logged like any refused callback.
+    pub fn timed_out(&self) -> http::Response<Bytes> {
+        refuse(&Error::with_detail(
+            ErrorKind::RequestTimeout,
+            format!("no whole body within {:?}", self.config.body_read_timeout),
+        ))
+    }
+
     /// Whether an announced `Content-Length` already exceeds [`Engine::max_body_bytes`].
     pub fn exceeds_limit(&self, content_length: u64) -> bool {
         usize::try_from(content_length).map_or(true, |n| n > self.config.max_body_bytes)

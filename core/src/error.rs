@@ -37,6 +37,8 @@ pub enum ErrorKind {
     TooLarge,
     /// A method other than GET or POST (HTTP 405).
     MethodNotAllowed,
+    /// The body did not arrive within the configured read timeout (HTTP 408).
+    RequestTimeout,
     /// A request the engine cannot serve for another reason: no `echostr` on GET, an encrypted
     /// request to a plaintext-only account (HTTP 400).
     BadRequest,
@@ -50,7 +52,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::InvalidSignature,
         Self::Timestamp,
         Self::Xml,
@@ -60,6 +62,7 @@ impl ErrorKind {
         Self::ReceiveId,
         Self::TooLarge,
         Self::MethodNotAllowed,
+        Self::RequestTimeout,
         Self::BadRequest,
         Self::InvalidAesKey,
         Self::Config,
@@ -80,6 +83,7 @@ impl ErrorKind {
             Self::Timestamp
             | Self::TooLarge
             | Self::MethodNotAllowed
+            | Self::RequestTimeout
             | Self::BadRequest
             | Self::Config => return None,
         })
@@ -92,6 +96,7 @@ impl ErrorKind {
             Self::ReceiveId => StatusCode::FORBIDDEN,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Xml | Self::Base64 | Self::Decrypt | Self::Buffer | Self::BadRequest => {
                 StatusCode::BAD_REQUEST
             }
@@ -112,7 +117,7 @@ impl ErrorKind {
             Self::Base64 | Self::Decrypt | Self::Buffer => "decrypt",
             Self::ReceiveId => "appid",
             Self::TooLarge => "too_large",
-            Self::MethodNotAllowed | Self::BadRequest => "bad_request",
+            Self::MethodNotAllowed | Self::RequestTimeout | Self::BadRequest => "bad_request",
             Self::InvalidAesKey | Self::Config => "config",
             Self::InvalidReply => "reply",
         }
@@ -129,6 +134,7 @@ impl ErrorKind {
             Self::ReceiveId => "receive id (appid / corpid) mismatch",
             Self::TooLarge => "body too large",
             Self::MethodNotAllowed => "method not allowed",
+            Self::RequestTimeout => "body not received in time",
             Self::BadRequest => "bad request",
             Self::InvalidAesKey => "illegal EncodingAESKey",
             Self::Config => "invalid configuration",

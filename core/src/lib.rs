@@ -14,7 +14,10 @@ pub mod xml;
 pub use http;
 
 #[doc(inline)]
-pub use config::{Config, DEFAULT_MAX_BODY_BYTES, EncodingAesKey, Mode, ReceiveId, Token};
+pub use config::{
+    Config, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, EncodingAesKey, Mode, ReceiveId,
+    Token,
+};
 #[doc(inline)]
 pub use crypto::{EncryptedReply, MsgCrypt};
 #[doc(inline)]

@@ -307,6 +307,17 @@ fn chunked_oversized_body_is_413_when_it_passes_the_cap(adapter: Adapter) {
     assert!(status.contains(" 413 "), "{status:?}");
 }
 
+/// A body that stops arriving gets 408 once the read timeout passes; nothing hangs.
+fn a_stalled_body_is_408(adapter: Adapter) {
+    let config = Config::official_account(Token::new(defaults::TOKEN).unwrap(), APPID)
+        .body_read_timeout(Duration::from_millis(300));
+    let url = spawn(adapter, Engine::new(config, echo_router()).unwrap());
+    let head = "POST /wechat?signature=x&timestamp=1&nonce=2 HTTP/1.1\r\nHost: localhost\r\n\
+                Content-Length: 100\r\n\r\n";
+    let status = raw_exchange(&url, head, b"<xml><a>");
+    assert!(status.contains(" 408 "), "{status:?}");
+}
+
 fn bad_signature_wrong_appid_and_bad_xml(adapter: Adapter) {
     let client = Client::default();
     let url = spawn(adapter, mp_engine(Mode::Safe));
@@ -439,6 +450,10 @@ macro_rules! suite {
             #[test]
             fn chunked_oversized_body_is_413_when_it_passes_the_cap() {
                 super::chunked_oversized_body_is_413_when_it_passes_the_cap(ADAPTER);
+            }
+            #[test]
+            fn a_stalled_body_is_408() {
+                super::a_stalled_body_is_408(ADAPTER);
             }
             #[test]
             fn bad_signature_wrong_appid_and_bad_xml() {

@@ -14,7 +14,7 @@
 //! The path answers GET (URL verification) and POST (messages); other methods reach the
 //! engine too, which answers 405. The body is read with the engine's cap
 //! ([`Engine::max_body_bytes`]): a `Content-Length` above it, or a body that grows past it,
-//! gets 413 at once. [`Engine::handle`] runs on actix's blocking pool (`web::block`), since
+//! gets 413 at once; a body not complete within [`Engine::body_read_timeout`] gets 408. [`Engine::handle`] runs on actix's blocking pool (`web::block`), since
 //! handlers are plain functions and may block, or inline on the worker when the engine was
 //! built with [`Engine::nonblocking_handlers`]. The engine is shared in an [`Arc`], no lock.
 //!
@@ -60,10 +60,12 @@ pub async fn handle(
         return convert(engine.too_large(length));
     }
     let limit = engine.max_body_bytes();
-    let body = match payload.to_bytes_limited(limit).await {
-        Ok(Ok(body)) => body,
-        Ok(Err(error)) => return refuse(error.to_string()),
-        Err(_) => return convert(engine.too_large(limit as u64 + 1)),
+    let read = payload.to_bytes_limited(limit);
+    let body = match actix_web::rt::time::timeout(engine.body_read_timeout(), read).await {
+        Err(_elapsed) => return convert(engine.timed_out()),
+        Ok(Ok(Ok(body))) => body,
+        Ok(Ok(Err(error))) => return refuse(error.to_string()),
+        Ok(Err(_too_large)) => return convert(engine.too_large(limit as u64 + 1)),
     };
     // actix-web 4 is built on `http` 0.2: carry method and URI over as text.
     let request = match http::Request::builder()

@@ -15,7 +15,7 @@
 //!
 //! Each request's body is read with the engine's cap ([`Engine::max_body_bytes`]): a
 //! `Content-Length` above it, or a body that grows past it, gets 413 at once, before the rest
-//! is read. [`Engine::handle`] then runs on tokio's blocking pool (handlers are plain functions
+//! is read; a body not complete within [`Engine::body_read_timeout`] gets 408. [`Engine::handle`] then runs on tokio's blocking pool (handlers are plain functions
 //! and may block), or inline on the worker when the engine was built with
 //! [`Engine::nonblocking_handlers`]. The engine is shared in an [`Arc`], without a lock.
 
@@ -123,12 +123,14 @@ impl WechatService {
         }
         let (parts, body) = request.into_parts();
         let limit = engine.max_body_bytes();
-        let body = match Limited::new(body, limit).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(error) if error.is::<LengthLimitError>() => {
+        let read = Limited::new(body, limit).collect();
+        let body = match tokio::time::timeout(engine.body_read_timeout(), read).await {
+            Err(_elapsed) => return engine.timed_out().map(Full::new),
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(error)) if error.is::<LengthLimitError>() => {
                 return engine.too_large(limit as u64 + 1).map(Full::new);
             }
-            Err(error) => {
+            Ok(Err(error)) => {
                 let error = Error::with_detail(ErrorKind::BadRequest, error.to_string());
                 return wechat_callback::engine::refuse(&error).map(Full::new);
             }

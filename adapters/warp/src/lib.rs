@@ -13,7 +13,8 @@
 //! The filter takes every method (GET and POST are the callback's; the engine answers 405 to
 //! the rest); compose it behind your path filters. The body is read with the engine's cap
 //! ([`Engine::max_body_bytes`]): a `Content-Length` above it, or a body that grows past it,
-//! gets 413 at once, before the rest is read. [`Engine::handle`] runs on tokio's blocking pool,
+//! gets 413 at once, before the rest is read; a body not complete within
+//! [`Engine::body_read_timeout`] gets 408. [`Engine::handle`] runs on tokio's blocking pool,
 //! since handlers are plain functions and may block, or inline on the worker when the engine
 //! was built with [`Engine::nonblocking_handlers`]. The engine is shared in an [`Arc`].
 
@@ -40,7 +41,29 @@ pub fn filter(
         })
 }
 
-/// Answers one request: reads the body with the cap, then runs the engine.
+/// Reads the whole body, or answers 413 as soon as it passes the cap (400 if it breaks off).
+async fn read<S, B>(engine: &Engine, body: S) -> Result<Bytes, http::Response<Bytes>>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let limit = engine.max_body_bytes();
+    let mut buffer = BytesMut::new();
+    let mut body = std::pin::pin!(body);
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|error| {
+            let error = Error::with_detail(ErrorKind::BadRequest, error.to_string());
+            wechat_callback::engine::refuse(&error)
+        })?;
+        if buffer.len() + chunk.remaining() > limit {
+            return Err(engine.too_large((buffer.len() + chunk.remaining()) as u64));
+        }
+        buffer.put(chunk);
+    }
+    Ok(buffer.freeze())
+}
+
+/// Answers one request: reads the body with the cap and the time limit, then runs the engine.
 async fn respond<S, B>(
     engine: Arc<Engine>,
     method: http::Method,
@@ -55,33 +78,18 @@ where
     if let Some(length) = announced.filter(|&n| engine.exceeds_limit(n)) {
         return engine.too_large(length);
     }
-    let limit = engine.max_body_bytes();
-    let mut buffer = BytesMut::new();
-    let mut body = std::pin::pin!(body);
-    while let Some(chunk) = body.next().await {
-        let chunk = match chunk {
-            Ok(chunk) => chunk,
-            Err(error) => {
-                let error = Error::with_detail(ErrorKind::BadRequest, error.to_string());
-                return wechat_callback::engine::refuse(&error);
-            }
-        };
-        if buffer.len() + chunk.remaining() > limit {
-            return engine.too_large((buffer.len() + chunk.remaining()) as u64);
-        }
-        buffer.put(chunk);
-    }
+    let body = match tokio::time::timeout(engine.body_read_timeout(), read(&engine, body)).await {
+        Err(_elapsed) => return engine.timed_out(),
+        Ok(Err(response)) => return response,
+        Ok(Ok(body)) => body,
+    };
     // The engine reads only the method, the query and the body.
     let uri = if query.is_empty() {
         "/".to_owned()
     } else {
         format!("/?{query}")
     };
-    let request = match http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .body(buffer.freeze())
-    {
+    let request = match http::Request::builder().method(method).uri(uri).body(body) {
         Ok(request) => request,
         Err(error) => {
             let error = Error::with_detail(ErrorKind::BadRequest, error.to_string());
