@@ -8,23 +8,10 @@ mod corpus;
 use std::alloc::System;
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-use wechat_callback::{Config, EncodingAesKey, Engine, Mode, Reply, Router, Text, Token};
+use wechat_callback::{Engine, Mode};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
-
-fn engine(mode: Mode) -> Engine {
-    let mut config = Config::official_account(Token::new(corpus::TOKEN).unwrap(), corpus::APPID);
-    if mode != Mode::Plain {
-        config = config
-            .encoding_aes_key(EncodingAesKey::new(corpus::KEY).unwrap())
-            .mode(mode);
-    }
-    let router = Router::new().on_text(|text: &Text| Reply::text(text.content.clone()));
-    Engine::new(config, router)
-        .unwrap()
-        .with_clock(|| corpus::TIMESTAMP)
-}
 
 /// Allocations and bytes allocated by one `handle` of `wire` (after a warm-up call, so
 /// thread-local set-up such as the RNG is not counted).
@@ -48,10 +35,10 @@ fn main() {
         ("plain_1k", Mode::Plain, corpus::plain(&content)),
         ("safe_1k", Mode::Safe, corpus::safe(&content)),
     ] {
-        let (n, bytes) = count(&engine(mode), &wire);
+        let (n, bytes) = count(&corpus::engine(mode), &wire);
         println!("{name:<22} {n:>12} {bytes:>14}");
     }
-    let safe = engine(Mode::Safe);
+    let safe = corpus::engine(Mode::Safe);
     for size in [100, 1_000, 10_000, 100_000] {
         let (n, bytes) = count(&safe, &corpus::safe(&corpus::content(size as u64, size)));
         println!("{:<22} {n:>12} {bytes:>14}", format!("safe_{size}B"));

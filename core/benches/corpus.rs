@@ -8,6 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use wechat_callback::signature::compute_hex;
+use wechat_callback::{Config, EncodingAesKey, Engine, Mode, Reply, Router, Text, Token};
 
 pub(crate) const TOKEN: &str = "benchToken";
 pub(crate) const APPID: &str = "wx5e7c1d9a0b3f2468";
@@ -134,4 +135,19 @@ pub(crate) fn safe(content: &str) -> Wire {
         ),
         body: Bytes::from(body),
     }
+}
+
+/// The bench account's engine in `mode`, with an echo handler for text and the clock fixed
+/// at [`TIMESTAMP`].
+pub(crate) fn engine(mode: Mode) -> Engine {
+    let mut config = Config::official_account(Token::new(TOKEN).unwrap(), APPID);
+    if mode != Mode::Plain {
+        config = config
+            .encoding_aes_key(EncodingAesKey::new(KEY).unwrap())
+            .mode(mode);
+    }
+    let router = Router::new().on_text(|text: &Text| Reply::text(text.content.clone()));
+    Engine::new(config, router)
+        .unwrap()
+        .with_clock(|| TIMESTAMP)
 }

@@ -13,25 +13,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use sha1::{Digest as _, Sha1};
-use wechat_callback::{
-    Config, EncodingAesKey, Engine, Mode, MsgCrypt, ReceiveId, Reply, Request, Router, Text, Token,
-};
+use wechat_callback::{EncodingAesKey, Mode, MsgCrypt, ReceiveId, Reply, Request, Router, Text};
 
 /// About 1 KB of message XML (the reference message).
 const CONTENT_1K: usize = 800;
-
-fn engine(mode: Mode) -> Engine {
-    let mut config = Config::official_account(Token::new(corpus::TOKEN).unwrap(), corpus::APPID);
-    if mode != Mode::Plain {
-        config = config
-            .encoding_aes_key(EncodingAesKey::new(corpus::KEY).unwrap())
-            .mode(mode);
-    }
-    let router = Router::new().on_text(|text: &Text| Reply::text(text.content.clone()));
-    Engine::new(config, router)
-        .unwrap()
-        .with_clock(|| corpus::TIMESTAMP)
-}
 
 fn stages(c: &mut Criterion) {
     let content = corpus::content(1, CONTENT_1K);
@@ -127,7 +112,7 @@ fn handle(c: &mut Criterion) {
         ("plain_1k", Mode::Plain, corpus::plain(&content)),
         ("safe_1k", Mode::Safe, corpus::safe(&content)),
     ] {
-        let engine = engine(mode);
+        let engine = corpus::engine(mode);
         assert_eq!(engine.handle(wire.request()).status(), 200);
         group.bench_function(name, |b| {
             b.iter_batched(
@@ -138,7 +123,7 @@ fn handle(c: &mut Criterion) {
         });
     }
     let all: Vec<_> = corpus::corpus(64).iter().map(|c| corpus::safe(c)).collect();
-    let safe = engine(Mode::Safe);
+    let safe = corpus::engine(Mode::Safe);
     group.throughput(Throughput::Elements(all.len() as u64));
     group.bench_function("safe_corpus_64", |b| {
         b.iter(|| {
@@ -152,7 +137,7 @@ fn handle(c: &mut Criterion) {
 
 fn sizes(c: &mut Criterion) {
     let mut group = c.benchmark_group("size_safe");
-    let engine = engine(Mode::Safe);
+    let engine = corpus::engine(Mode::Safe);
     for size in [100, 1_000, 10_000, 100_000] {
         let wire = corpus::safe(&corpus::content(size as u64, size));
         assert_eq!(engine.handle(wire.request()).status(), 200);
