@@ -198,8 +198,8 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 }
 
 /// An element tree as JSON: text → string, children → object, repeated names → array.
-pub fn fields_json(element: &wechat_callback::Element) -> Value {
-    if element.children().is_empty() {
+pub fn fields_json(element: wechat_callback::Element<'_>) -> Value {
+    if !element.has_children() {
         return Value::String(element.text().to_owned());
     }
     let mut map = Map::new();
@@ -273,9 +273,9 @@ impl Outcome {
                         let head = request.head();
                         Self::base(name, "ok", None, None, status, body).with_kind(
                             kind,
-                            Some(head.msg_type.clone()),
+                            Some(head.msg_type.to_string()),
                             head.event.as_ref().map(|e| e.to_lowercase()),
-                            Some(fields_json(request.fields())),
+                            Some(fields_json(request.fields().root())),
                         )
                     }
                     _ => Self::base(name, "ok", None, None, status, body),
@@ -470,7 +470,7 @@ fn check_reply(
         ("from", &reply.head().from_user_name),
     ] {
         if let Some(want) = want.get(key).and_then(Value::as_str)
-            && want != field
+            && want != &**field
         {
             return Err(format!("reply.{key}: expected {want:?}, got {field:?}"));
         }

@@ -415,8 +415,8 @@ fn output(request: &RequestArgs, built: Built, config: FixtureConfig) -> Result<
                     "reply".into(),
                     json!({
                         "encrypted": message.is_encrypted(),
-                        "to": message.head().from_user_name,
-                        "from": message.head().to_user_name,
+                        "to": &*message.head().from_user_name,
+                        "from": &*message.head().to_user_name,
                     }),
                 );
             }
@@ -524,7 +524,7 @@ fn simulate_once(args: &SimulateArgs, sender: &Sender) -> Result<(), String> {
             }
             println!("{xml}");
             let root = simulate::check_addressing(&xml, &args.openid, &args.to)?;
-            for (path, value) in simulate::flatten(&root) {
+            for (path, value) in simulate::flatten(root.root()) {
                 println!("  {path}: {value}");
             }
             println!("ok: reply verified");

@@ -4,7 +4,7 @@
 //! decrypts for the account's appid / corpid, and reply XML addressed back to the sender.
 
 use bytes::Bytes;
-use wechat_callback::xml::{Element, push_cdata_element};
+use wechat_callback::xml::{Document, Element, push_cdata_element};
 use wechat_callback::{EncryptedReply, Token};
 
 use crate::build::Sender;
@@ -154,7 +154,7 @@ pub fn read_reply(
 ///
 /// # Errors
 /// A message naming the first field that is missing or wrong.
-pub fn check_addressing(xml: &str, openid: &str, to_user_name: &str) -> Result<Element, String> {
+pub fn check_addressing(xml: &str, openid: &str, to_user_name: &str) -> Result<Document, String> {
     let root = wechat_callback::xml::parse(xml).map_err(|e| e.to_string())?;
     for (field, want) in [("ToUserName", openid), ("FromUserName", to_user_name)] {
         let got = root.child_text(field).unwrap_or_default();
@@ -185,15 +185,15 @@ pub fn check_echo(response: &http::Response<Bytes>, echostr: &str) -> Result<(),
 }
 
 /// Every leaf of `element` as `(path, text)`, paths joined with `/` (`Articles/item/Title`).
-pub fn flatten(element: &Element) -> Vec<(String, String)> {
-    fn walk(element: &Element, prefix: &str, out: &mut Vec<(String, String)>) {
+pub fn flatten(element: Element<'_>) -> Vec<(String, String)> {
+    fn walk(element: Element<'_>, prefix: &str, out: &mut Vec<(String, String)>) {
         for child in element.children() {
             let path = if prefix.is_empty() {
                 child.name().to_owned()
             } else {
                 format!("{prefix}/{}", child.name())
             };
-            if child.children().is_empty() {
+            if !child.has_children() {
                 out.push((path, child.text().to_owned()));
             } else {
                 walk(child, &path, out);
@@ -239,7 +239,7 @@ mod tests {
         assert!(encrypted);
         let root = check_addressing(&xml, defaults::OPENID, defaults::TO_USER_NAME).unwrap();
         assert_eq!(root.child_text("Content"), Some("你好 <&> ]]>"));
-        let fields = flatten(&root);
+        let fields = flatten(root.root());
         assert!(fields.contains(&("MsgType".into(), "text".into())));
         let event = Callback::Event {
             event: "subscribe".into(),

@@ -100,10 +100,12 @@ pub(crate) struct Wire {
 }
 
 impl Wire {
+    /// The request as hyper hands it over: URI and body are views of shared buffers, so
+    /// cloning them does not allocate.
     pub(crate) fn request(&self) -> http::Request<Bytes> {
-        http::Request::post(self.uri.as_str())
-            .body(self.body.clone())
-            .unwrap()
+        let shared = bytes::BytesMut::from(self.uri.as_bytes()).split().freeze();
+        let uri = http::Uri::from_maybe_shared(shared).unwrap();
+        http::Request::post(uri).body(self.body.clone()).unwrap()
     }
 }
 

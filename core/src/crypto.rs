@@ -12,7 +12,10 @@ use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::config::{EncodingAesKey, ReceiveId};
+use bytes::Bytes;
+use bytestring::ByteString;
+
+use crate::config::{EncodingAesKey, ReceiveId, Token};
 use crate::error::{Error, ErrorKind};
 
 /// WeChat's PKCS#7 block size: 32 bytes (not AES's 16).
@@ -65,6 +68,26 @@ impl MsgCrypt {
     ///   (an empty one included);
     /// - [`ErrorKind::Xml`] (-40002): the message is not UTF-8.
     pub fn decrypt(&self, encrypt: &str) -> Result<String, Error> {
+        let (mut buf, msg) = self.open(encrypt)?;
+        buf.truncate(msg.end);
+        buf.drain(..msg.start);
+        String::from_utf8(buf)
+            .map_err(|_| Error::with_detail(ErrorKind::Xml, "decrypted message is not UTF-8"))
+    }
+
+    /// [`MsgCrypt::decrypt`], returning the message as a [`ByteString`] that shares the
+    /// decryption buffer (no copy of the message).
+    ///
+    /// # Errors
+    /// As [`MsgCrypt::decrypt`].
+    pub fn decrypt_shared(&self, encrypt: &str) -> Result<ByteString, Error> {
+        let (buf, msg) = self.open(encrypt)?;
+        ByteString::try_from(Bytes::from(buf).slice(msg))
+            .map_err(|_| Error::with_detail(ErrorKind::Xml, "decrypted message is not UTF-8"))
+    }
+
+    /// Decodes, decrypts and checks; returns the plaintext buffer and where the message is.
+    fn open(&self, encrypt: &str) -> Result<(Vec<u8>, std::ops::Range<usize>), Error> {
         let mut buf = STANDARD
             .decode(encrypt.as_bytes())
             .map_err(|_| Error::new(ErrorKind::Base64))?;
@@ -98,10 +121,7 @@ impl MsgCrypt {
                 "receive id does not match the configured appid / corpid",
             ));
         }
-        buf.truncate(msg_end);
-        buf.drain(..20);
-        String::from_utf8(buf)
-            .map_err(|_| Error::with_detail(ErrorKind::Xml, "decrypted message is not UTF-8"))
+        Ok((buf, 20..msg_end))
     }
 
     /// Encrypts `msg` with 16 fresh random bytes from `rng`; returns the base64 `Encrypt` value.
@@ -114,24 +134,38 @@ impl MsgCrypt {
     /// Encrypts `msg` with the given 16 “random” bytes (for known-answer tests); returns the
     /// base64 `Encrypt` value.
     pub fn encrypt_with_random(&self, msg: &str, random: &[u8; 16]) -> String {
-        let receive_id = self.receive_id.as_str().as_bytes();
-        let plain_len = 20 + msg.len() + receive_id.len();
-        let pad = PAD_BLOCK - plain_len % PAD_BLOCK;
-        let mut buf = Vec::with_capacity(plain_len + pad);
-        buf.extend_from_slice(random);
+        STANDARD.encode(self.encrypt_framed(random, msg.len(), |out| out.push_str(msg)))
+    }
+
+    /// Frames the message that `write` appends (random ‖ length ‖ message ‖ receive id ‖
+    /// PKCS#7 padding to 32) in one buffer and encrypts it in place; returns the ciphertext.
+    /// `len_hint` is the message length expected, to size the buffer once.
+    pub(crate) fn encrypt_framed(
+        &self,
+        random: &[u8; 16],
+        len_hint: usize,
+        write: impl FnOnce(&mut String),
+    ) -> Vec<u8> {
+        let receive_id = self.receive_id.as_str();
+        let mut plain = String::with_capacity(20 + len_hint + receive_id.len() + PAD_BLOCK);
+        // Placeholder for random and length, filled in below: NUL is valid UTF-8.
+        plain.push_str("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        write(&mut plain);
+        let msg_len = plain.len() - 20;
+        plain.push_str(receive_id);
+        let pad = PAD_BLOCK - plain.len() % PAD_BLOCK;
+        // `pad` is 1..=32: an ASCII control character, one byte each.
+        plain.extend(std::iter::repeat_n(char::from(pad as u8), pad));
+        let mut buf = plain.into_bytes();
+        buf[..16].copy_from_slice(random);
         // A message over 4 GiB cannot be framed; the body cap keeps us far below that.
-        buf.extend_from_slice(&u32::try_from(msg.len()).unwrap_or(u32::MAX).to_be_bytes());
-        buf.extend_from_slice(msg.as_bytes());
-        buf.extend_from_slice(receive_id);
-        // `pad` is 1..=32, so it fits in a byte.
-        buf.resize(plain_len + pad, pad as u8);
+        buf[16..20].copy_from_slice(&u32::try_from(msg_len).unwrap_or(u32::MAX).to_be_bytes());
         let total = buf.len();
-        let encryptor = cbc::Encryptor::<Aes256>::new_from_slices(&self.key, self.iv())
-            .expect("key is 32 bytes and IV 16 bytes by construction");
-        let ciphertext = encryptor
+        cbc::Encryptor::<Aes256>::new_from_slices(&self.key, self.iv())
+            .expect("key is 32 bytes and IV 16 bytes by construction")
             .encrypt_padded::<NoPadding>(&mut buf, total)
             .expect("buffer is a whole number of blocks");
-        STANDARD.encode(ciphertext)
+        buf
     }
 }
 
@@ -295,14 +329,10 @@ impl EncryptedReply {
     /// Renders the envelope XML.
     pub fn to_xml(&self) -> String {
         let mut out = String::with_capacity(self.encrypt.len() + 200);
-        out.push_str("<xml>");
-        crate::xml::push_cdata_element(&mut out, "Encrypt", &self.encrypt);
-        crate::xml::push_cdata_element(&mut out, "MsgSignature", &self.msg_signature);
-        out.push_str("<TimeStamp>");
-        out.push_str(&self.timestamp.to_string());
-        out.push_str("</TimeStamp>");
-        crate::xml::push_cdata_element(&mut out, "Nonce", &self.nonce);
-        out.push_str("</xml>");
+        out.push_str("<xml><Encrypt>");
+        crate::xml::push_cdata(&mut out, &self.encrypt);
+        out.push_str("</Encrypt>");
+        finish_envelope(&mut out, &self.msg_signature, self.timestamp, &self.nonce);
         out
     }
 
@@ -343,4 +373,48 @@ impl EncryptedReply {
         )?;
         crypt.decrypt(&self.encrypt)
     }
+}
+
+/// Writes the passive-reply envelope for `ciphertext` in one exactly sized string (so it
+/// becomes `Bytes` with no further allocation): the base64 goes straight into the XML and is
+/// signed where it lies. Same output as [`EncryptedReply::to_xml`].
+pub(crate) fn seal_envelope(
+    token: &Token,
+    ciphertext: &[u8],
+    timestamp: u64,
+    nonce: &str,
+) -> String {
+    const HEAD: &str = "<xml><Encrypt><![CDATA[";
+    const FIXED: usize = HEAD.len()
+        + "]]></Encrypt>".len()
+        + "<MsgSignature><![CDATA[]]></MsgSignature>".len()
+        + "<TimeStamp></TimeStamp>".len()
+        + "<Nonce><![CDATA[]]></Nonce></xml>".len();
+    let mut timestamp_text = itoa::Buffer::new();
+    let timestamp_text = timestamp_text.format(timestamp);
+    let b64_len = base64::encoded_len(ciphertext.len(), true).unwrap_or(0);
+    let mut out = String::with_capacity(FIXED + b64_len + 40 + timestamp_text.len() + nonce.len());
+    out.push_str(HEAD);
+    let start = out.len();
+    STANDARD.encode_string(ciphertext, &mut out);
+    let digest = crate::signature::compute(&[token.as_str(), timestamp_text, nonce, &out[start..]]);
+    out.push_str("]]></Encrypt>");
+    let hex = crate::signature::to_hex_array(&digest);
+    finish_envelope(
+        &mut out,
+        std::str::from_utf8(&hex).unwrap_or_default(),
+        timestamp,
+        nonce,
+    );
+    out
+}
+
+/// The envelope after `</Encrypt>`: `MsgSignature`, `TimeStamp`, `Nonce`, `</xml>`.
+fn finish_envelope(out: &mut String, msg_signature: &str, timestamp: u64, nonce: &str) {
+    crate::xml::push_cdata_element(out, "MsgSignature", msg_signature);
+    out.push_str("<TimeStamp>");
+    out.push_str(itoa::Buffer::new().format(timestamp));
+    out.push_str("</TimeStamp>");
+    crate::xml::push_cdata_element(out, "Nonce", nonce);
+    out.push_str("</xml>");
 }

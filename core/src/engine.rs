@@ -6,13 +6,13 @@ use bytes::Bytes;
 use http::{Method, StatusCode, header};
 
 use crate::config::{Config, Mode, ReceiveId};
-use crate::crypto::{EncryptedReply, MsgCrypt};
+use crate::crypto::{MsgCrypt, seal_envelope};
 use crate::error::{Error, ErrorKind};
 use crate::reply::Reply;
 use crate::request::{CallbackQuery, Request};
 use crate::router::Router;
 use crate::signature::{check_timestamp, verify_msg_signature, verify_signature};
-use crate::xml;
+use crate::xml::Document;
 
 /// What a callback carried, once verified (and decrypted).
 #[derive(Debug, Clone, PartialEq)]
@@ -133,10 +133,16 @@ impl Engine {
     /// Handles one callback and always answers: 200 with the echo or reply, or the error's
     /// status with its reason phrase as the body (the failed check is logged, never sent).
     pub fn handle(&self, request: http::Request<Bytes>) -> http::Response<Bytes> {
-        match self.process(&request) {
-            Ok(handled) => handled.response,
-            Err(error) => refuse(&error),
-        }
+        let query = CallbackQuery::from_uri(request.uri());
+        let result = match *request.method() {
+            Method::GET => self.receive_echostr(&query).map(echo_response),
+            Method::POST => self
+                .receive_message(query, request.body())
+                .and_then(|message| self.respond(&message))
+                .map(|(_, response)| response),
+            _ => Err(Error::new(ErrorKind::MethodNotAllowed)),
+        };
+        result.unwrap_or_else(|error| refuse(&error))
     }
 
     /// The 413 response for a body that grew past [`Engine::max_body_bytes`] while an adapter
@@ -173,33 +179,35 @@ impl Engine {
     /// # Errors
     /// Any failed check, as listed on [`ErrorKind`].
     pub fn process(&self, request: &http::Request<Bytes>) -> Result<Handled, Error> {
-        let query = CallbackQuery::from_query(request.uri().query().unwrap_or(""));
+        let query = CallbackQuery::from_uri(request.uri());
         let received = self.receive(request.method(), query, request.body())?;
         match received {
-            Received::Echostr(echostr) => {
-                let response =
-                    ok_response("text/plain; charset=utf-8", Bytes::from(echostr.clone()));
-                Ok(Handled {
-                    received: Received::Echostr(echostr),
-                    reply: None,
-                    response,
-                })
-            }
+            Received::Echostr(echostr) => Ok(Handled {
+                response: echo_response(echostr.clone()),
+                received: Received::Echostr(echostr),
+                reply: None,
+            }),
             Received::Message(message) => {
-                let reply = self.router.dispatch(&message);
-                let body = self.render(&message, &reply)?;
-                let content_type = if reply.is_empty() {
-                    "text/plain; charset=utf-8"
-                } else {
-                    "application/xml; charset=utf-8"
-                };
+                let (reply, response) = self.respond(&message)?;
                 Ok(Handled {
                     received: Received::Message(message),
                     reply: Some(reply),
-                    response: ok_response(content_type, Bytes::from(body)),
+                    response,
                 })
             }
         }
+    }
+
+    /// Dispatches a received message and builds the 200 response with the rendered reply.
+    fn respond(&self, message: &Request) -> Result<(Reply, http::Response<Bytes>), Error> {
+        let reply = self.router.dispatch(message);
+        let response = if reply.is_empty() {
+            ok_response("text/plain; charset=utf-8", Bytes::from_static(b"success"))
+        } else {
+            let body = self.render(message, &reply)?;
+            ok_response("application/xml; charset=utf-8", Bytes::from(body))
+        };
+        Ok((reply, response))
     }
 
     /// Verifies and opens a callback without dispatching it.
@@ -214,7 +222,7 @@ impl Engine {
         &self,
         method: &Method,
         query: CallbackQuery,
-        body: &[u8],
+        body: &Bytes,
     ) -> Result<Received, Error> {
         if method == Method::GET {
             self.receive_echostr(&query).map(Received::Echostr)
@@ -228,20 +236,19 @@ impl Engine {
 
     fn receive_echostr(&self, query: &CallbackQuery) -> Result<String, Error> {
         let echostr = query
-            .echostr
-            .as_deref()
+            .echostr()
             .ok_or_else(|| Error::with_detail(ErrorKind::BadRequest, "GET without echostr"))?;
-        let timestamp = query.timestamp.as_deref().unwrap_or_default();
-        let nonce = query.nonce.as_deref().unwrap_or_default();
+        let timestamp = query.timestamp().unwrap_or_default();
+        let nonce = query.nonce().unwrap_or_default();
         match (&self.config.receive_id, &self.crypt) {
             (ReceiveId::CorpId(_), Some(crypt)) => {
-                let msg_signature = required(&query.msg_signature, "msg_signature")?;
+                let msg_signature = required(query.msg_signature(), "msg_signature")?;
                 verify_msg_signature(&self.config.token, timestamp, nonce, echostr, msg_signature)?;
                 self.check_timestamp(timestamp)?;
                 crypt.decrypt(echostr)
             }
             _ => {
-                let signature = required(&query.signature, "signature")?;
+                let signature = required(query.signature(), "signature")?;
                 verify_signature(&self.config.token, timestamp, nonce, signature)?;
                 self.check_timestamp(timestamp)?;
                 Ok(echostr.to_owned())
@@ -249,15 +256,15 @@ impl Engine {
         }
     }
 
-    fn receive_message(&self, query: CallbackQuery, body: &[u8]) -> Result<Request, Error> {
+    fn receive_message(&self, query: CallbackQuery, body: &Bytes) -> Result<Request, Error> {
         if body.len() > self.config.max_body_bytes {
             return Err(Error::with_detail(
                 ErrorKind::TooLarge,
                 format!("{} bytes, limit {}", body.len(), self.config.max_body_bytes),
             ));
         }
-        let timestamp = query.timestamp.as_deref().unwrap_or_default();
-        let nonce = query.nonce.as_deref().unwrap_or_default();
+        let timestamp = query.timestamp().unwrap_or_default();
+        let nonce = query.nonce().unwrap_or_default();
         let encrypted = match (self.config.mode, &self.config.receive_id) {
             (_, ReceiveId::CorpId(_)) | (Mode::Safe, _) => true,
             (Mode::Compatible, _) => query.is_aes(),
@@ -271,32 +278,32 @@ impl Engine {
         };
         // `signature` covers only token, timestamp and nonce: check it first, before any parsing.
         // Encrypted requests are covered by `msg_signature`; a `signature` beside it must match too.
-        if !encrypted || query.signature.is_some() {
-            let signature = required(&query.signature, "signature")?;
+        if !encrypted || query.signature().is_some() {
+            let signature = required(query.signature(), "signature")?;
             verify_signature(&self.config.token, timestamp, nonce, signature)?;
         }
-        let body = std::str::from_utf8(body)
-            .map_err(|_| Error::with_detail(ErrorKind::Xml, "body is not UTF-8"))?;
-        let root = xml::parse(body)?;
+        // The body is shared, not copied: the plaintext message's fields point into it.
+        let document = Document::from_bytes(body.clone())?;
         if !encrypted {
             self.check_timestamp(timestamp)?;
-            return Request::from_root(root, query, false);
+            return Request::from_document(document, query, false);
         }
-        let encrypt = root
+        let encrypt = document
             .child_text("Encrypt")
             .filter(|e| !e.is_empty())
             .ok_or_else(|| {
                 Error::with_detail(ErrorKind::Xml, "no Encrypt in an encrypted request")
             })?;
-        let msg_signature = required(&query.msg_signature, "msg_signature")?;
+        let msg_signature = required(query.msg_signature(), "msg_signature")?;
         verify_msg_signature(&self.config.token, timestamp, nonce, encrypt, msg_signature)?;
         self.check_timestamp(timestamp)?;
         let crypt = self
             .crypt
             .as_ref()
             .ok_or_else(|| Error::new(ErrorKind::Config))?;
-        let plaintext = crypt.decrypt(encrypt)?;
-        Request::from_root(xml::parse(&plaintext)?, query, true)
+        // The decrypted message is parsed in place; its fields share the decryption buffer.
+        let plaintext = crypt.decrypt_shared(encrypt)?;
+        Request::from_document(Document::from_shared(plaintext)?, query, true)
     }
 
     fn check_timestamp(&self, timestamp: &str) -> Result<u64, Error> {
@@ -326,16 +333,22 @@ impl Engine {
     ) -> Result<String, Error> {
         let now = self.now();
         let head = request.head();
-        let xml = reply.to_xml(&head.from_user_name, &head.to_user_name, now);
+        let (to, from) = (&*head.from_user_name, &*head.to_user_name);
         if reply.is_empty() || !request.is_encrypted() {
-            return Ok(xml);
+            return Ok(reply.to_xml(to, from, now));
         }
         let crypt = self
             .crypt
             .as_ref()
             .ok_or_else(|| Error::new(ErrorKind::Config))?;
-        let nonce = rng.next_u32().to_string();
-        Ok(EncryptedReply::seal(crypt, &self.config.token, &xml, now, &nonce, rng).to_xml())
+        let mut nonce = itoa::Buffer::new();
+        let nonce = nonce.format(rng.next_u32());
+        let mut random = [0u8; 16];
+        rng.fill_bytes(&mut random);
+        let ciphertext = crypt.encrypt_framed(&random, reply.xml_len_hint(to, from, now), |out| {
+            reply.write_xml(out, to, from, now);
+        });
+        Ok(seal_envelope(&self.config.token, &ciphertext, now, nonce))
     }
 }
 
@@ -365,9 +378,8 @@ pub fn internal_error() -> http::Response<Bytes> {
     response
 }
 
-fn required<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str, Error> {
+fn required<'a>(value: Option<&'a str>, name: &'static str) -> Result<&'a str, Error> {
     value
-        .as_deref()
         .filter(|v| !v.is_empty())
         .ok_or_else(|| Error::with_detail(ErrorKind::InvalidSignature, format!("no {name}")))
 }
@@ -394,4 +406,8 @@ pub fn error_response(error: &Error) -> http::Response<Bytes> {
             .insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
     }
     response
+}
+
+fn echo_response(echostr: String) -> http::Response<Bytes> {
+    ok_response("text/plain; charset=utf-8", Bytes::from(echostr))
 }

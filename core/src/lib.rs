@@ -13,6 +13,9 @@ pub mod xml;
 
 pub use http;
 
+/// The shared, immutable UTF-8 string the typed message fields are made of (from `bytestring`):
+/// it derefs to `&str`, compares with `&str` and `String`, and converts `Into<String>`.
+pub use bytestring::ByteString;
 #[doc(inline)]
 pub use config::{
     Config, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, EncodingAesKey, Mode, ReceiveId,
@@ -35,7 +38,7 @@ pub use router::{Handler, Router};
 #[doc(inline)]
 pub use signature::{verify_msg_signature, verify_signature};
 #[doc(inline)]
-pub use xml::Element;
+pub use xml::{Document, Element};
 
 /// The names most handler code needs: `use wechat_callback::prelude::*;`.
 pub mod prelude {

@@ -12,71 +12,76 @@
 //! not in the table becomes [`Message::Unknown`] / [`Event::Unknown`] keeping the whole field tree:
 //! never an error.
 //!
-//! Field types: `String` is the element's text (empty when absent); `Option<String>` tells
-//! absent from empty; numbers are `Option<u64>` / `Option<i64>` / `Option<u32>` / `Option<f64>`,
+//! Field types: [`ByteString`] is the element's text (empty when absent), sharing the
+//! decrypted body's storage instead of copying it (it derefs to `&str`, compares with `&str`,
+//! and converts `Into<String>`); `Option<ByteString>` tells absent from empty; numbers are `Option<u64>` / `Option<i64>` / `Option<u32>` / `Option<f64>`,
 //! `None` when absent or empty, and a number that does not parse is an [`ErrorKind::Xml`] error
 //! (-40002); `Vec<_>` collects every repeat of a path.
 
 use crate::error::{Error, ErrorKind};
 use crate::router::{Handler, Router};
-use crate::xml::Element;
+use bytestring::ByteString;
+
+use crate::xml::{Document, Element};
 
 /// Reads one typed field from an element at a `/`-separated path.
 trait Field: Sized {
-    fn extract(parent: &Element, path: &'static str) -> Result<Self, Error>;
+    fn extract(parent: Element<'_>, path: &'static str) -> Result<Self, Error>;
 }
 
-/// Builds a record from one element.
 trait Record: Sized {
-    fn from_element(element: &Element) -> Result<Self, Error>;
+    fn from_element(element: Element<'_>) -> Result<Self, Error>;
 }
 
-/// A leaf value read from an element's text: `None` for an absent value.
 trait Scalar: Sized {
-    fn parse(text: &str, path: &'static str) -> Result<Option<Self>, Error>;
+    fn parse(element: Element<'_>, path: &'static str) -> Result<Option<Self>, Error>;
 }
 
-impl Field for String {
-    fn extract(parent: &Element, path: &'static str) -> Result<Self, Error> {
+impl Field for ByteString {
+    fn extract(parent: Element<'_>, path: &'static str) -> Result<Self, Error> {
         Ok(parent
             .find(path)
-            .map(|el| el.text().to_owned())
+            .map(|el| el.shared_text())
             .unwrap_or_default())
     }
 }
 
 impl<T: Scalar> Field for Option<T> {
-    fn extract(parent: &Element, path: &'static str) -> Result<Self, Error> {
+    fn extract(parent: Element<'_>, path: &'static str) -> Result<Self, Error> {
         match parent.find(path) {
-            Some(el) => T::parse(el.text(), path),
+            Some(el) => T::parse(el, path),
             None => Ok(None),
         }
     }
 }
 
 impl<T: Record> Field for Vec<T> {
-    fn extract(parent: &Element, path: &'static str) -> Result<Self, Error> {
-        parent.find_all(path).map(T::from_element).collect()
+    fn extract(parent: Element<'_>, path: &'static str) -> Result<Self, Error> {
+        parent
+            .find_all(path)
+            .into_iter()
+            .map(T::from_element)
+            .collect()
     }
 }
 
-impl Record for String {
-    fn from_element(element: &Element) -> Result<Self, Error> {
-        Ok(element.text().to_owned())
+impl Record for ByteString {
+    fn from_element(element: Element<'_>) -> Result<Self, Error> {
+        Ok(element.shared_text())
     }
 }
 
-impl Scalar for String {
-    fn parse(text: &str, _: &'static str) -> Result<Option<Self>, Error> {
-        Ok(Some(text.to_owned()))
+impl Scalar for ByteString {
+    fn parse(element: Element<'_>, _: &'static str) -> Result<Option<Self>, Error> {
+        Ok(Some(element.shared_text()))
     }
 }
 
 macro_rules! numeric_scalar {
     ($($ty:ty),*) => {$(
         impl Scalar for $ty {
-            fn parse(text: &str, path: &'static str) -> Result<Option<Self>, Error> {
-                let text = text.trim();
+            fn parse(element: Element<'_>, path: &'static str) -> Result<Option<Self>, Error> {
+                let text = element.text().trim();
                 if text.is_empty() {
                     return Ok(None);
                 }
@@ -111,7 +116,7 @@ macro_rules! record_struct {
 
         impl Record for $Name {
             #[allow(unused_variables)]
-            fn from_element(element: &Element) -> Result<Self, Error> {
+            fn from_element(element: Element<'_>) -> Result<Self, Error> {
                 Ok(Self { $( $field: Field::extract(element, $xml)?, )* })
             }
         }
@@ -263,10 +268,11 @@ macro_rules! callback_kinds {
         }
 
         /// Picks and reads the typed message for `head` from the body's root element.
-        fn parse_message(root: &Element, head: &Head) -> Result<Message, Error> {
-            let msg_type = head.msg_type.as_str();
+        fn parse_message(doc: &Document, head: &Head) -> Result<Message, Error> {
+            let root = doc.root();
+            let msg_type = &*head.msg_type;
             if msg_type.eq_ignore_ascii_case("event") {
-                return parse_event(root, head).map(Message::Event);
+                return parse_event(doc, head).map(Message::Event);
             }
             $(
                 if msg_type.eq_ignore_ascii_case($mtype) {
@@ -274,12 +280,13 @@ macro_rules! callback_kinds {
                 }
             )*
             Ok(Message::Unknown(UnknownMessage {
-                msg_type: msg_type.to_owned(),
-                fields: root.clone(),
+                msg_type: head.msg_type.clone(),
+                fields: doc.clone(),
             }))
         }
 
-        fn parse_event(root: &Element, head: &Head) -> Result<Event, Error> {
+        fn parse_event(doc: &Document, head: &Head) -> Result<Event, Error> {
+            let root = doc.root();
             let event = head.event.as_deref().unwrap_or_default();
             $(
                 if event.eq_ignore_ascii_case($etype) {
@@ -287,8 +294,8 @@ macro_rules! callback_kinds {
                 }
             )*
             Ok(Event::Unknown(UnknownEvent {
-                event: event.to_owned(),
-                fields: root.clone(),
+                event: head.event.clone().unwrap_or_default(),
+                fields: doc.clone(),
             }))
         }
 
@@ -331,17 +338,17 @@ pub trait Payload: Sized + 'static {
 record_struct! {
     /// One `List` entry of the subscription-notification events (订阅通知).
     SubscribeMsgItem {
-        template_id: String = "TemplateId",
+        template_id: ByteString = "TemplateId",
         /// `accept` or `reject`.
-        subscribe_status: Option<String> = "SubscribeStatusString",
+        subscribe_status: Option<ByteString> = "SubscribeStatusString",
         /// 1: on a web page (H5), 2: in a mini program (popup event only).
-        popup_scene: Option<String> = "PopupScene",
+        popup_scene: Option<ByteString> = "PopupScene",
         /// Sent event only.
-        msg_id: Option<String> = "MsgID",
+        msg_id: Option<ByteString> = "MsgID",
         /// Sent event only: 0 on success.
-        error_code: Option<String> = "ErrorCode",
+        error_code: Option<ByteString> = "ErrorCode",
         /// Sent event only: `success`, `fail:user refuse`, `fail:system error`.
-        error_status: Option<String> = "ErrorStatus",
+        error_status: Option<ByteString> = "ErrorStatus",
     }
 }
 
@@ -350,7 +357,7 @@ record_struct! {
     PublishedArticle {
         /// Position, from 1.
         idx: Option<u32> = "idx",
-        article_url: String = "article_url",
+        article_url: ByteString = "article_url",
     }
 }
 
@@ -358,39 +365,39 @@ callback_kinds! {
     messages {
         /// A text message.
         Text(Text) = "text", Text, on_text {
-            content: String = "Content",
+            content: ByteString = "Content",
             /// 64-bit message id, exact.
             msg_id: Option<u64> = "MsgId",
             /// Set when the message comes from an article (图文) comment.
-            msg_data_id: Option<String> = "MsgDataId",
+            msg_data_id: Option<ByteString> = "MsgDataId",
             /// Article index for `MsgDataId`.
-            idx: Option<String> = "Idx",
+            idx: Option<ByteString> = "Idx",
         }
         /// An image message.
         Image(Image) = "image", Image, on_image {
-            pic_url: String = "PicUrl",
-            media_id: String = "MediaId",
+            pic_url: ByteString = "PicUrl",
+            media_id: ByteString = "MediaId",
             msg_id: Option<u64> = "MsgId",
         }
         /// A voice message; `Recognition` is present when speech recognition is on.
         Voice(Voice) = "voice", Voice, on_voice {
-            media_id: String = "MediaId",
+            media_id: ByteString = "MediaId",
             /// `amr`, `speex`, …
-            format: String = "Format",
-            recognition: Option<String> = "Recognition",
-            media_id_16k: Option<String> = "MediaId16K",
+            format: ByteString = "Format",
+            recognition: Option<ByteString> = "Recognition",
+            media_id_16k: Option<ByteString> = "MediaId16K",
             msg_id: Option<u64> = "MsgId",
         }
         /// A video message.
         Video(Video) = "video", Video, on_video {
-            media_id: String = "MediaId",
-            thumb_media_id: String = "ThumbMediaId",
+            media_id: ByteString = "MediaId",
+            thumb_media_id: ByteString = "ThumbMediaId",
             msg_id: Option<u64> = "MsgId",
         }
         /// A short video message.
         ShortVideo(ShortVideo) = "shortvideo", ShortVideo, on_short_video {
-            media_id: String = "MediaId",
-            thumb_media_id: String = "ThumbMediaId",
+            media_id: ByteString = "MediaId",
+            thumb_media_id: ByteString = "ThumbMediaId",
             msg_id: Option<u64> = "MsgId",
         }
         /// A location message.
@@ -401,33 +408,33 @@ callback_kinds! {
             location_y: Option<f64> = "Location_Y",
             /// Map zoom level.
             scale: Option<u32> = "Scale",
-            label: String = "Label",
+            label: ByteString = "Label",
             msg_id: Option<u64> = "MsgId",
         }
         /// A link message.
         Link(Link) = "link", Link, on_link {
-            title: String = "Title",
-            description: String = "Description",
-            url: String = "Url",
+            title: ByteString = "Title",
+            description: ByteString = "Description",
+            url: ByteString = "Url",
             msg_id: Option<u64> = "MsgId",
         }
         /// A file message.
         File(File) = "file", File, on_file {
-            title: String = "Title",
-            description: String = "Description",
-            file_key: Option<String> = "FileKey",
-            file_md5: Option<String> = "FileMd5",
+            title: ByteString = "Title",
+            description: ByteString = "Description",
+            file_key: Option<ByteString> = "FileKey",
+            file_md5: Option<ByteString> = "FileMd5",
             /// Size in bytes.
             file_total_len: Option<u64> = "FileTotalLen",
             msg_id: Option<u64> = "MsgId",
         }
         /// A mini-program card sent to customer service (小程序客服消息).
         MiniProgramPage(MiniProgramPage) = "miniprogrampage", MiniProgramPage, on_mini_program_page {
-            title: String = "Title",
-            app_id: String = "AppId",
-            page_path: String = "PagePath",
-            thumb_url: Option<String> = "ThumbUrl",
-            thumb_media_id: Option<String> = "ThumbMediaId",
+            title: ByteString = "Title",
+            app_id: ByteString = "AppId",
+            page_path: ByteString = "PagePath",
+            thumb_url: Option<ByteString> = "ThumbUrl",
+            thumb_media_id: Option<ByteString> = "ThumbMediaId",
             msg_id: Option<u64> = "MsgId",
         }
     }
@@ -436,17 +443,17 @@ callback_kinds! {
         Subscribe(Subscribe) = "subscribe", EventSubscribe, on_event_subscribe {
             /// `qrscene_<scene>` when followed through a parametric QR code; see
             /// [`Subscribe::scene`].
-            event_key: Option<String> = "EventKey",
+            event_key: Option<ByteString> = "EventKey",
             /// QR code ticket, with a parametric QR code.
-            ticket: Option<String> = "Ticket",
+            ticket: Option<ByteString> = "Ticket",
         }
         /// A user unfollowed the account.
         Unsubscribe(Unsubscribe) = "unsubscribe", EventUnsubscribe, on_event_unsubscribe {}
         /// A follower scanned a parametric QR code.
         Scan(Scan) = "SCAN", EventScan, on_event_scan {
             /// The scene value (`scene_id` or `scene_str`).
-            event_key: String = "EventKey",
-            ticket: Option<String> = "Ticket",
+            event_key: ByteString = "EventKey",
+            ticket: Option<ByteString> = "Ticket",
         }
         /// Periodic location report (上报地理位置).
         Location(LocationEvent) = "LOCATION", EventLocation, on_event_location {
@@ -460,74 +467,74 @@ callback_kinds! {
         /// A click on a menu button of type `click`.
         Click(Click) = "CLICK", EventClick, on_event_click {
             /// The button's `key`.
-            event_key: String = "EventKey",
+            event_key: ByteString = "EventKey",
         }
         /// A click on a menu button of type `view`.
         View(View) = "VIEW", EventView, on_event_view {
             /// The URL opened.
-            event_key: String = "EventKey",
-            menu_id: Option<String> = "MenuId",
+            event_key: ByteString = "EventKey",
+            menu_id: Option<ByteString> = "MenuId",
         }
         /// A click on a menu button that opens a mini program.
         ViewMiniprogram(ViewMiniprogram) = "view_miniprogram", EventViewMiniprogram, on_event_view_miniprogram {
             /// The mini-program page path.
-            event_key: String = "EventKey",
-            menu_id: Option<String> = "MenuId",
+            event_key: ByteString = "EventKey",
+            menu_id: Option<ByteString> = "MenuId",
         }
         /// Menu scan, result pushed to the account.
         ScancodePush(ScancodePush) = "scancode_push", EventScancodePush, on_event_scancode_push {
-            event_key: String = "EventKey",
+            event_key: ByteString = "EventKey",
             /// `qrcode`, `barcode`, …
-            scan_type: Option<String> = "ScanCodeInfo/ScanType",
-            scan_result: Option<String> = "ScanCodeInfo/ScanResult",
+            scan_type: Option<ByteString> = "ScanCodeInfo/ScanType",
+            scan_result: Option<ByteString> = "ScanCodeInfo/ScanResult",
         }
         /// Menu scan, with a “receiving” prompt while the account answers.
         ScancodeWaitmsg(ScancodeWaitmsg) = "scancode_waitmsg", EventScancodeWaitmsg, on_event_scancode_waitmsg {
-            event_key: String = "EventKey",
-            scan_type: Option<String> = "ScanCodeInfo/ScanType",
-            scan_result: Option<String> = "ScanCodeInfo/ScanResult",
+            event_key: ByteString = "EventKey",
+            scan_type: Option<ByteString> = "ScanCodeInfo/ScanType",
+            scan_result: Option<ByteString> = "ScanCodeInfo/ScanResult",
         }
         /// Menu button: take a photo with the system camera.
         PicSysphoto(PicSysphoto) = "pic_sysphoto", EventPicSysphoto, on_event_pic_sysphoto {
-            event_key: String = "EventKey",
+            event_key: ByteString = "EventKey",
             count: Option<u32> = "SendPicsInfo/Count",
             /// Each picture's MD5, `SendPicsInfo/PicList/item/PicMd5Sum`.
-            pic_md5_sums: Vec<String> = "SendPicsInfo/PicList/item/PicMd5Sum",
+            pic_md5_sums: Vec<ByteString> = "SendPicsInfo/PicList/item/PicMd5Sum",
         }
         /// Menu button: take a photo or pick from the album.
         PicPhotoOrAlbum(PicPhotoOrAlbum) = "pic_photo_or_album", EventPicPhotoOrAlbum, on_event_pic_photo_or_album {
-            event_key: String = "EventKey",
+            event_key: ByteString = "EventKey",
             count: Option<u32> = "SendPicsInfo/Count",
-            pic_md5_sums: Vec<String> = "SendPicsInfo/PicList/item/PicMd5Sum",
+            pic_md5_sums: Vec<ByteString> = "SendPicsInfo/PicList/item/PicMd5Sum",
         }
         /// Menu button: pick from the WeChat album.
         PicWeixin(PicWeixin) = "pic_weixin", EventPicWeixin, on_event_pic_weixin {
-            event_key: String = "EventKey",
+            event_key: ByteString = "EventKey",
             count: Option<u32> = "SendPicsInfo/Count",
-            pic_md5_sums: Vec<String> = "SendPicsInfo/PicList/item/PicMd5Sum",
+            pic_md5_sums: Vec<ByteString> = "SendPicsInfo/PicList/item/PicMd5Sum",
         }
         /// Menu button: send a location.
         LocationSelect(LocationSelect) = "location_select", EventLocationSelect, on_event_location_select {
-            event_key: String = "EventKey",
+            event_key: ByteString = "EventKey",
             /// Latitude, degrees.
             location_x: Option<f64> = "SendLocationInfo/Location_X",
             /// Longitude, degrees.
             location_y: Option<f64> = "SendLocationInfo/Location_Y",
             scale: Option<u32> = "SendLocationInfo/Scale",
-            label: Option<String> = "SendLocationInfo/Label",
-            poiname: Option<String> = "SendLocationInfo/Poiname",
+            label: Option<ByteString> = "SendLocationInfo/Label",
+            poiname: Option<ByteString> = "SendLocationInfo/Poiname",
         }
         /// A template message was delivered (or not).
         TemplateSendJobFinish(TemplateSendJobFinish) = "TEMPLATESENDJOBFINISH", EventTemplateSendJobFinish, on_event_template_send_job_finish {
             msg_id: Option<u64> = "MsgID",
             /// `success`, `failed:user block`, `failed: system failed`.
-            status: String = "Status",
+            status: ByteString = "Status",
         }
         /// A mass send (群发) finished.
         MassSendJobFinish(MassSendJobFinish) = "MASSSENDJOBFINISH", EventMassSendJobFinish, on_event_mass_send_job_finish {
             msg_id: Option<u64> = "MsgID",
             /// `send success`, `send fail`, `err(num)`.
-            status: String = "Status",
+            status: ByteString = "Status",
             total_count: Option<u64> = "TotalCount",
             filter_count: Option<u64> = "FilterCount",
             sent_count: Option<u64> = "SentCount",
@@ -535,13 +542,13 @@ callback_kinds! {
         }
         /// A publish job (发布) finished.
         PublishJobFinish(PublishJobFinish) = "PUBLISHJOBFINISH", EventPublishJobFinish, on_event_publish_job_finish {
-            publish_id: Option<String> = "PublishEventInfo/publish_id",
+            publish_id: Option<ByteString> = "PublishEventInfo/publish_id",
             /// 0 success, 1 publishing, 2 original-content check failed, …
             publish_status: Option<i64> = "PublishEventInfo/publish_status",
-            article_id: Option<String> = "PublishEventInfo/article_id",
+            article_id: Option<ByteString> = "PublishEventInfo/article_id",
             articles: Vec<PublishedArticle> = "PublishEventInfo/article_detail/item",
             /// Indexes of the articles that failed.
-            fail_idx: Vec<String> = "PublishEventInfo/fail_idx",
+            fail_idx: Vec<ByteString> = "PublishEventInfo/fail_idx",
         }
         /// A user answered a subscription-notification popup.
         SubscribeMsgPopup(SubscribeMsgPopup) = "subscribe_msg_popup_event", EventSubscribeMsgPopup, on_event_subscribe_msg_popup {
@@ -557,103 +564,103 @@ callback_kinds! {
         }
         /// A customer-service session was opened.
         KfCreateSession(KfCreateSession) = "kf_create_session", EventKfCreateSession, on_event_kf_create_session {
-            kf_account: String = "KfAccount",
+            kf_account: ByteString = "KfAccount",
         }
         /// A customer-service session was closed.
         KfCloseSession(KfCloseSession) = "kf_close_session", EventKfCloseSession, on_event_kf_close_session {
-            kf_account: String = "KfAccount",
+            kf_account: ByteString = "KfAccount",
         }
         /// A customer-service session was handed over.
         KfSwitchSession(KfSwitchSession) = "kf_switch_session", EventKfSwitchSession, on_event_kf_switch_session {
-            from_kf_account: String = "FromKfAccount",
-            to_kf_account: String = "ToKfAccount",
+            from_kf_account: ByteString = "FromKfAccount",
+            to_kf_account: ByteString = "ToKfAccount",
         }
         /// A user changed the profile information granted to the account.
         UserInfoModified(UserInfoModified) = "user_info_modified", EventUserInfoModified, on_event_user_info_modified {
-            open_id: Option<String> = "OpenID",
-            app_id: Option<String> = "AppID",
-            revoke_info: Option<String> = "RevokeInfo",
+            open_id: Option<ByteString> = "OpenID",
+            app_id: Option<ByteString> = "AppID",
+            revoke_info: Option<ByteString> = "RevokeInfo",
         }
         /// A user revoked an authorization.
         UserAuthorizationRevoke(UserAuthorizationRevoke) = "user_authorization_revoke", EventUserAuthorizationRevoke, on_event_user_authorization_revoke {
-            open_id: Option<String> = "OpenID",
-            app_id: Option<String> = "AppID",
+            open_id: Option<ByteString> = "OpenID",
+            app_id: Option<ByteString> = "AppID",
             /// Which authorizations were revoked, e.g. `1` (user info).
-            revoke_info: Option<String> = "RevokeInfo",
+            revoke_info: Option<ByteString> = "RevokeInfo",
         }
         /// A card passed review.
         CardPassCheck(CardPassCheck) = "card_pass_check", EventCardPassCheck, on_event_card_pass_check {
-            card_id: String = "CardId",
-            refuse_reason: Option<String> = "RefuseReason",
+            card_id: ByteString = "CardId",
+            refuse_reason: Option<ByteString> = "RefuseReason",
         }
         /// A card failed review.
         CardNotPassCheck(CardNotPassCheck) = "card_not_pass_check", EventCardNotPassCheck, on_event_card_not_pass_check {
-            card_id: String = "CardId",
-            refuse_reason: Option<String> = "RefuseReason",
+            card_id: ByteString = "CardId",
+            refuse_reason: Option<ByteString> = "RefuseReason",
         }
         /// A user received a card.
         UserGetCard(UserGetCard) = "user_get_card", EventUserGetCard, on_event_user_get_card {
-            card_id: String = "CardId",
+            card_id: ByteString = "CardId",
             /// 1 when given by a friend.
             is_give_by_friend: Option<u32> = "IsGiveByFriend",
-            user_card_code: Option<String> = "UserCardCode",
-            friend_user_name: Option<String> = "FriendUserName",
-            outer_id: Option<String> = "OuterId",
-            old_user_card_code: Option<String> = "OldUserCardCode",
-            outer_str: Option<String> = "OuterStr",
+            user_card_code: Option<ByteString> = "UserCardCode",
+            friend_user_name: Option<ByteString> = "FriendUserName",
+            outer_id: Option<ByteString> = "OuterId",
+            old_user_card_code: Option<ByteString> = "OldUserCardCode",
+            outer_str: Option<ByteString> = "OuterStr",
             is_restore_member_card: Option<u32> = "IsRestoreMemberCard",
-            union_id: Option<String> = "UnionId",
+            union_id: Option<ByteString> = "UnionId",
         }
         /// A user deleted a card.
         UserDelCard(UserDelCard) = "user_del_card", EventUserDelCard, on_event_user_del_card {
-            card_id: String = "CardId",
-            user_card_code: Option<String> = "UserCardCode",
+            card_id: ByteString = "CardId",
+            user_card_code: Option<ByteString> = "UserCardCode",
         }
         /// A card was redeemed (核销).
         UserConsumeCard(UserConsumeCard) = "user_consume_card", EventUserConsumeCard, on_event_user_consume_card {
-            card_id: String = "CardId",
-            user_card_code: Option<String> = "UserCardCode",
+            card_id: ByteString = "CardId",
+            user_card_code: Option<ByteString> = "UserCardCode",
             /// `FROM_API`, `FROM_MOBILE_HELPER`, …
-            consume_source: Option<String> = "ConsumeSource",
-            location_name: Option<String> = "LocationName",
-            staff_open_id: Option<String> = "StaffOpenId",
-            verify_code: Option<String> = "VerifyCode",
-            remark_amount: Option<String> = "RemarkAmount",
-            outer_str: Option<String> = "OuterStr",
+            consume_source: Option<ByteString> = "ConsumeSource",
+            location_name: Option<ByteString> = "LocationName",
+            staff_open_id: Option<ByteString> = "StaffOpenId",
+            verify_code: Option<ByteString> = "VerifyCode",
+            remark_amount: Option<ByteString> = "RemarkAmount",
+            outer_str: Option<ByteString> = "OuterStr",
         }
         /// A user opened a member card.
         UserViewCard(UserViewCard) = "user_view_card", EventUserViewCard, on_event_user_view_card {
-            card_id: String = "CardId",
-            user_card_code: Option<String> = "UserCardCode",
-            outer_str: Option<String> = "OuterStr",
+            card_id: ByteString = "CardId",
+            user_card_code: Option<ByteString> = "UserCardCode",
+            outer_str: Option<ByteString> = "OuterStr",
         }
         /// WeCom: a member entered the application (the id is in [`Head::agent_id`]).
         EnterAgent(EnterAgent) = "enter_agent", EventEnterAgent, on_event_enter_agent {
-            event_key: String = "EventKey",
+            event_key: ByteString = "EventKey",
         }
         /// WeCom: the address book changed (`ChangeType` says how); every other field is in
         /// [`crate::Request::fields`].
         ChangeContact(ChangeContact) = "change_contact", EventChangeContact, on_event_change_contact {
             /// `create_user`, `update_user`, `delete_user`, `create_party`, `update_party`,
             /// `delete_party`, `update_tag`.
-            change_type: String = "ChangeType",
-            user_id: Option<String> = "UserID",
-            new_user_id: Option<String> = "NewUserID",
-            name: Option<String> = "Name",
+            change_type: ByteString = "ChangeType",
+            user_id: Option<ByteString> = "UserID",
+            new_user_id: Option<ByteString> = "NewUserID",
+            name: Option<ByteString> = "Name",
             /// Comma-separated department ids.
-            department: Option<String> = "Department",
+            department: Option<ByteString> = "Department",
             /// Department id (party events).
-            id: Option<String> = "Id",
-            parent_id: Option<String> = "ParentId",
-            tag_id: Option<String> = "TagId",
+            id: Option<ByteString> = "Id",
+            parent_id: Option<ByteString> = "ParentId",
+            tag_id: Option<ByteString> = "TagId",
         }
         /// WeCom: an asynchronous batch job finished.
         BatchJobResult(BatchJobResult) = "batch_job_result", EventBatchJobResult, on_event_batch_job_result {
-            job_id: String = "BatchJob/JobId",
+            job_id: ByteString = "BatchJob/JobId",
             /// `sync_user`, `replace_user`, `invite_user`, `replace_party`.
-            job_type: String = "BatchJob/JobType",
+            job_type: ByteString = "BatchJob/JobType",
             err_code: Option<i64> = "BatchJob/ErrCode",
-            err_msg: Option<String> = "BatchJob/ErrMsg",
+            err_msg: Option<ByteString> = "BatchJob/ErrMsg",
         }
     }
 }
@@ -671,9 +678,9 @@ impl Subscribe {
 #[non_exhaustive]
 pub struct UnknownMessage {
     /// `MsgType` as sent; empty when the body has none.
-    pub msg_type: String,
+    pub msg_type: ByteString,
     /// The whole body as a field tree.
-    pub fields: Element,
+    pub fields: Document,
 }
 
 /// An event whose `Event` is not in the table, with every field kept.
@@ -681,9 +688,9 @@ pub struct UnknownMessage {
 #[non_exhaustive]
 pub struct UnknownEvent {
     /// `Event` as sent.
-    pub event: String,
+    pub event: ByteString,
     /// The whole body as a field tree.
-    pub fields: Element,
+    pub fields: Document,
 }
 
 impl Payload for UnknownMessage {
@@ -742,17 +749,17 @@ impl std::fmt::Display for Kind {
 #[non_exhaustive]
 pub struct Head {
     /// `ToUserName`: the account (`gh_…`), or the corpid for WeCom.
-    pub to_user_name: String,
+    pub to_user_name: ByteString,
     /// `FromUserName`: the sender's openid (WeCom: userid).
-    pub from_user_name: String,
+    pub from_user_name: ByteString,
     /// `CreateTime`: Unix seconds, as sent; 0 when absent.
     pub create_time: u64,
     /// `MsgType` as sent; empty when absent.
-    pub msg_type: String,
+    pub msg_type: ByteString,
     /// `Event` as sent, for events.
-    pub event: Option<String>,
+    pub event: Option<ByteString>,
     /// `AgentID` (WeCom application id), when present.
-    pub agent_id: Option<String>,
+    pub agent_id: Option<ByteString>,
 }
 
 impl Head {
@@ -760,14 +767,15 @@ impl Head {
     ///
     /// # Errors
     /// [`ErrorKind::Xml`] when `CreateTime` is present but not a number.
-    pub fn from_element(root: &Element) -> Result<Self, Error> {
+    pub fn from_element(root: Element<'_>) -> Result<Self, Error> {
         Ok(Self {
             to_user_name: Field::extract(root, "ToUserName")?,
             from_user_name: Field::extract(root, "FromUserName")?,
             create_time: Option::<u64>::extract(root, "CreateTime")?.unwrap_or(0),
             msg_type: Field::extract(root, "MsgType")?,
             event: Field::extract(root, "Event")?,
-            agent_id: Option::<String>::extract(root, "AgentID")?.map(|s| s.trim().to_owned()),
+            agent_id: Option::<ByteString>::extract(root, "AgentID")?
+                .map(|s| s.slice_ref(s.trim())),
         })
     }
 }
@@ -777,8 +785,8 @@ impl Message {
     ///
     /// # Errors
     /// [`ErrorKind::Xml`] when a numeric field of a known kind does not parse.
-    pub fn from_element(root: &Element, head: &Head) -> Result<Self, Error> {
-        parse_message(root, head)
+    pub fn from_document(doc: &Document, head: &Head) -> Result<Self, Error> {
+        parse_message(doc, head)
     }
 }
 
@@ -788,9 +796,9 @@ mod tests {
     use crate::xml;
 
     fn parse(body: &str) -> (Head, Message) {
-        let root = xml::parse(body).unwrap();
-        let head = Head::from_element(&root).unwrap();
-        let message = Message::from_element(&root, &head).unwrap();
+        let doc = xml::parse(body).unwrap();
+        let head = Head::from_element(doc.root()).unwrap();
+        let message = Message::from_document(&doc, &head).unwrap();
         (head, message)
     }
 
@@ -863,8 +871,8 @@ mod tests {
     #[test]
     fn bad_numbers_are_xml_errors_and_empty_numbers_are_absent() {
         let root = xml::parse("<xml><MsgType>text</MsgType><MsgId>12x</MsgId></xml>").unwrap();
-        let head = Head::from_element(&root).unwrap();
-        let err = Message::from_element(&root, &head).unwrap_err();
+        let head = Head::from_element(root.root()).unwrap();
+        let err = Message::from_document(&root, &head).unwrap_err();
         assert_eq!(err.code(), Some(-40002));
         let (_, message) = parse("<xml><MsgType>text</MsgType><MsgId></MsgId></xml>");
         let Message::Text(text) = message else {
@@ -873,7 +881,7 @@ mod tests {
         assert_eq!(text.msg_id, None);
         let root = xml::parse("<xml><CreateTime>soon</CreateTime></xml>").unwrap();
         assert_eq!(
-            Head::from_element(&root).unwrap_err().kind(),
+            Head::from_element(root.root()).unwrap_err().kind(),
             ErrorKind::Xml
         );
     }

@@ -5,8 +5,6 @@
 //! text in CDATA (a `]]>` inside is split across two sections). The empty reply is the literal
 //! `success`, which tells WeChat not to retry and to show the user nothing.
 
-use std::fmt::Write as _;
-
 use crate::error::{Error, ErrorKind};
 use crate::xml::{push_cdata, push_cdata_element};
 
@@ -175,30 +173,107 @@ impl Reply {
     /// `to_user_name` is the request's `FromUserName` and `from_user_name` its `ToUserName`;
     /// `create_time` is Unix seconds.
     pub fn to_xml(&self, to_user_name: &str, from_user_name: &str, create_time: u64) -> String {
-        let Some(msg_type) = self.msg_type() else {
-            return "success".to_owned();
+        let mut out =
+            String::with_capacity(self.xml_len_hint(to_user_name, from_user_name, create_time));
+        self.write_xml(&mut out, to_user_name, from_user_name, create_time);
+        out
+    }
+
+    /// The exact length of [`Reply::to_xml`]'s output, to size its buffer once.
+    pub(crate) fn xml_len_hint(
+        &self,
+        to_user_name: &str,
+        from_user_name: &str,
+        create_time: u64,
+    ) -> usize {
+        const CDATA: usize = "<![CDATA[]]>".len();
+        // Each `]]>` inside a text opens a second CDATA section: 12 more bytes.
+        let splits = |text: &str| memchr::memmem::find_iter(text.as_bytes(), b"]]>").count();
+        let field =
+            |name: &str, text: &str| 2 * name.len() + 5 + CDATA + text.len() + splits(text) * CDATA;
+        let optional = |field: &dyn Fn(&str, &str) -> usize, name: &str, text: &str| {
+            if text.is_empty() {
+                0
+            } else {
+                field(name, text)
+            }
         };
-        let mut out = String::with_capacity(256);
+        let body = match self {
+            Self::Empty => return "success".len(),
+            Self::Text { content } => field("Content", content),
+            Self::Image { media_id } | Self::Voice { media_id } => 15 + field("MediaId", media_id),
+            Self::Video(v) => {
+                15 + field("MediaId", &v.media_id)
+                    + optional(&field, "Title", &v.title)
+                    + optional(&field, "Description", &v.description)
+            }
+            Self::Music(m) => {
+                15 + field("Title", &m.title)
+                    + field("Description", &m.description)
+                    + field("MusicUrl", &m.music_url)
+                    + field("HQMusicUrl", &m.hq_music_url)
+                    + field("ThumbMediaId", &m.thumb_media_id)
+            }
+            Self::News(news) => {
+                50 + itoa::Buffer::new().format(news.articles.len()).len()
+                    + news
+                        .articles
+                        .iter()
+                        .map(|a| {
+                            13 + field("Title", &a.title)
+                                + field("Description", &a.description)
+                                + field("PicUrl", &a.pic_url)
+                                + field("Url", &a.url)
+                        })
+                        .sum::<usize>()
+            }
+            Self::TransferCustomerService { kf_account } => kf_account
+                .as_ref()
+                .map_or(0, |k| 46 + CDATA + k.len() + splits(k) * CDATA),
+        };
+        let msg_type = self.msg_type().unwrap_or_default();
+        11 + field("ToUserName", to_user_name)
+            + field("FromUserName", from_user_name)
+            + 25
+            + itoa::Buffer::new().format(create_time).len()
+            + field("MsgType", msg_type)
+            + body
+    }
+
+    /// Appends the reply XML ([`Reply::to_xml`]) to `out`.
+    pub fn write_xml(
+        &self,
+        out: &mut String,
+        to_user_name: &str,
+        from_user_name: &str,
+        create_time: u64,
+    ) {
+        let Some(msg_type) = self.msg_type() else {
+            out.push_str("success");
+            return;
+        };
         out.push_str("<xml>");
-        push_cdata_element(&mut out, "ToUserName", to_user_name);
-        push_cdata_element(&mut out, "FromUserName", from_user_name);
-        let _ = write!(out, "<CreateTime>{create_time}</CreateTime>");
-        push_cdata_element(&mut out, "MsgType", msg_type);
+        push_cdata_element(out, "ToUserName", to_user_name);
+        push_cdata_element(out, "FromUserName", from_user_name);
+        out.push_str("<CreateTime>");
+        out.push_str(itoa::Buffer::new().format(create_time));
+        out.push_str("</CreateTime>");
+        push_cdata_element(out, "MsgType", msg_type);
         match self {
             Self::Empty => {}
-            Self::Text { content } => push_cdata_element(&mut out, "Content", content),
-            Self::Image { media_id } => wrap(&mut out, "Image", |out| {
+            Self::Text { content } => push_cdata_element(out, "Content", content),
+            Self::Image { media_id } => wrap(out, "Image", |out| {
                 push_cdata_element(out, "MediaId", media_id);
             }),
-            Self::Voice { media_id } => wrap(&mut out, "Voice", |out| {
+            Self::Voice { media_id } => wrap(out, "Voice", |out| {
                 push_cdata_element(out, "MediaId", media_id);
             }),
-            Self::Video(video) => wrap(&mut out, "Video", |out| {
+            Self::Video(video) => wrap(out, "Video", |out| {
                 push_cdata_element(out, "MediaId", &video.media_id);
                 push_optional(out, "Title", &video.title);
                 push_optional(out, "Description", &video.description);
             }),
-            Self::Music(music) => wrap(&mut out, "Music", |out| {
+            Self::Music(music) => wrap(out, "Music", |out| {
                 push_cdata_element(out, "Title", &music.title);
                 push_cdata_element(out, "Description", &music.description);
                 push_cdata_element(out, "MusicUrl", &music.music_url);
@@ -206,8 +281,10 @@ impl Reply {
                 push_cdata_element(out, "ThumbMediaId", &music.thumb_media_id);
             }),
             Self::News(news) => {
-                let _ = write!(out, "<ArticleCount>{}</ArticleCount>", news.articles.len());
-                wrap(&mut out, "Articles", |out| {
+                out.push_str("<ArticleCount>");
+                out.push_str(itoa::Buffer::new().format(news.articles.len()));
+                out.push_str("</ArticleCount>");
+                wrap(out, "Articles", |out| {
                     for article in &news.articles {
                         wrap(out, "item", |out| {
                             push_cdata_element(out, "Title", &article.title);
@@ -220,7 +297,7 @@ impl Reply {
             }
             Self::TransferCustomerService { kf_account } => {
                 if let Some(account) = kf_account {
-                    wrap(&mut out, "TransInfo", |out| {
+                    wrap(out, "TransInfo", |out| {
                         out.push_str("<KfAccount>");
                         push_cdata(out, account);
                         out.push_str("</KfAccount>");
@@ -229,14 +306,17 @@ impl Reply {
             }
         }
         out.push_str("</xml>");
-        out
     }
 }
 
 fn wrap(out: &mut String, name: &str, body: impl FnOnce(&mut String)) {
-    let _ = write!(out, "<{name}>");
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
     body(out);
-    let _ = write!(out, "</{name}>");
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
 }
 
 fn push_optional(out: &mut String, name: &str, text: &str) {
@@ -317,13 +397,51 @@ mod tests {
     }
 
     #[test]
+    fn length_hint_is_exact() {
+        let article = Article {
+            title: "t".into(),
+            description: "描述".into(),
+            pic_url: "p".into(),
+            url: "u".into(),
+        };
+        let replies = [
+            Reply::Empty,
+            Reply::text("你好 <b>&"),
+            Reply::text("a]]>b]]>]]>"),
+            Reply::image("m1"),
+            Reply::voice("m22"),
+            Reply::video(VideoReply {
+                media_id: "v".into(),
+                description: "d".into(),
+                ..VideoReply::default()
+            }),
+            Reply::music(MusicReply {
+                title: "a".into(),
+                hq_music_url: "h".into(),
+                ..MusicReply::default()
+            }),
+            Reply::news(vec![article; 3]).unwrap(),
+            Reply::transfer_customer_service(Some("kf@x]]>".into())),
+            Reply::transfer_customer_service(None),
+        ];
+        for reply in replies {
+            let xml = reply.to_xml("o_user", "gh_acct", 1_700_000_000);
+            assert_eq!(
+                xml.len(),
+                reply.xml_len_hint("o_user", "gh_acct", 1_700_000_000),
+                "{xml}"
+            );
+        }
+    }
+
+    #[test]
     fn news_takes_one_to_eight_articles() {
         assert_eq!(Reply::news([]).unwrap_err().code(), Some(-40011));
         assert!(Reply::news(vec![Article::default(); 9]).is_err());
         let news = Reply::news(vec![Article::default(); 2]).unwrap();
         let root = xml::parse(&news.to_xml("a", "b", 1)).unwrap();
         assert_eq!(root.child_text("ArticleCount"), Some("2"));
-        assert_eq!(root.find_all("Articles/item").count(), 2);
+        assert_eq!(root.find_all("Articles/item").len(), 2);
     }
 
     #[test]

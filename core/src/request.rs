@@ -2,69 +2,181 @@
 
 use crate::error::Error;
 use crate::message::{Head, Kind, Message};
-use crate::xml::{self, Element};
+use crate::xml::{self, Document};
 
 /// The query parameters WeChat adds to the callback URL.
 ///
 /// Official account / mini program: `signature`, `timestamp` (Unix seconds), `nonce`, `echostr`
 /// (GET), `openid`, and in compatible/safe mode `encrypt_type=aes` and `msg_signature`. WeCom:
 /// `msg_signature`, `timestamp`, `nonce`, `echostr` (GET, encrypted).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
+///
+/// Values are read in place from the request's URI (shared, not copied); only a value with a
+/// percent escape or `+` is decoded into a buffer of its own. Unknown parameters are ignored;
+/// of a repeated one the first counts.
+#[derive(Clone, Default)]
 pub struct CallbackQuery {
-    /// `signature`: 40 hex digits.
-    pub signature: Option<String>,
-    /// `msg_signature`: 40 hex digits.
-    pub msg_signature: Option<String>,
-    /// `timestamp`: Unix seconds, as text.
-    pub timestamp: Option<String>,
-    /// `nonce`.
-    pub nonce: Option<String>,
-    /// `echostr`: URL verification only.
-    pub echostr: Option<String>,
-    /// `openid`: the sender (official accounts).
-    pub openid: Option<String>,
-    /// `encrypt_type`: `aes` when the body is encrypted (official accounts).
-    pub encrypt_type: Option<String>,
+    source: Source,
+    decoded: String,
+    values: [Option<Value>; KEYS.len()],
+}
+
+#[derive(Clone, Default)]
+enum Source {
+    #[default]
+    Empty,
+    Uri(http::uri::PathAndQuery),
+    Owned(Box<str>),
+}
+
+/// Where a value is: a range of the query string, or of the decoded buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Value {
+    start: usize,
+    len: usize,
+    decoded: bool,
+}
+
+const KEYS: [&str; 7] = [
+    "signature",
+    "msg_signature",
+    "timestamp",
+    "nonce",
+    "echostr",
+    "openid",
+    "encrypt_type",
+];
+
+macro_rules! accessors {
+    ($($(#[$doc:meta])* $name:ident = $index:literal;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(&self) -> Option<&str> {
+            self.get($index)
+        }
+    )*};
 }
 
 impl CallbackQuery {
-    /// Parses an `application/x-www-form-urlencoded` query string (without the `?`).
-    /// Unknown parameters are ignored; of a repeated one the first counts.
+    /// The query of a request URI, shared with it (no copy).
+    pub fn from_uri(uri: &http::Uri) -> Self {
+        match uri.path_and_query() {
+            Some(pq) if pq.query().is_some() => Self::index(Source::Uri(pq.clone())),
+            _ => Self::default(),
+        }
+    }
+
+    /// Parses an `application/x-www-form-urlencoded` query string (without the `?`), copying it.
     pub fn from_query(query: &str) -> Self {
-        let mut out = Self::default();
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            let slot = match key.as_ref() {
-                "signature" => &mut out.signature,
-                "msg_signature" => &mut out.msg_signature,
-                "timestamp" => &mut out.timestamp,
-                "nonce" => &mut out.nonce,
-                "echostr" => &mut out.echostr,
-                "openid" => &mut out.openid,
-                "encrypt_type" => &mut out.encrypt_type,
-                _ => continue,
-            };
-            if slot.is_none() {
-                *slot = Some(value.into_owned());
+        Self::index(Source::Owned(query.into()))
+    }
+
+    fn query_str(&self) -> &str {
+        match &self.source {
+            Source::Empty => "",
+            Source::Uri(pq) => pq.query().unwrap_or(""),
+            Source::Owned(query) => query,
+        }
+    }
+
+    fn index(source: Source) -> Self {
+        let mut out = Self {
+            source,
+            ..Self::default()
+        };
+        let mut values = [None; KEYS.len()];
+        let mut decoded = String::new();
+        let query = out.query_str();
+        let base = query.as_ptr() as usize;
+        for pair in query.split('&') {
+            if pair.contains(['%', '+']) {
+                let Some((key, value)) = form_urlencoded::parse(pair.as_bytes()).next() else {
+                    continue;
+                };
+                if let Some(slot) = KEYS.iter().position(|k| *k == key) {
+                    values[slot].get_or_insert_with(|| {
+                        let start = decoded.len();
+                        decoded.push_str(&value);
+                        Value {
+                            start,
+                            len: value.len(),
+                            decoded: true,
+                        }
+                    });
+                }
+                continue;
+            }
+            let (key, value) = pair.split_once('=').unwrap_or((pair, &pair[pair.len()..]));
+            if let Some(slot) = KEYS.iter().position(|k| *k == key) {
+                values[slot].get_or_insert(Value {
+                    start: value.as_ptr() as usize - base,
+                    len: value.len(),
+                    decoded: false,
+                });
             }
         }
+        out.values = values;
+        out.decoded = decoded;
         out
+    }
+
+    fn get(&self, index: usize) -> Option<&str> {
+        let value = self.values[index]?;
+        let buf = if value.decoded {
+            self.decoded.as_str()
+        } else {
+            self.query_str()
+        };
+        Some(&buf[value.start..value.start + value.len])
+    }
+
+    accessors! {
+        /// `signature`: 40 hex digits.
+        signature = 0;
+        /// `msg_signature`: 40 hex digits.
+        msg_signature = 1;
+        /// `timestamp`: Unix seconds, as text.
+        timestamp = 2;
+        /// `nonce`.
+        nonce = 3;
+        /// `echostr`: URL verification only.
+        echostr = 4;
+        /// `openid`: the sender (official accounts).
+        openid = 5;
+        /// `encrypt_type`: `aes` when the body is encrypted (official accounts).
+        encrypt_type = 6;
     }
 
     /// Whether `encrypt_type=aes` (ASCII case-insensitive).
     pub fn is_aes(&self) -> bool {
-        self.encrypt_type
-            .as_deref()
+        self.encrypt_type()
             .is_some_and(|t| t.eq_ignore_ascii_case("aes"))
     }
+
+    fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
+        (0..KEYS.len()).filter_map(|i| Some((KEYS[i], self.get(i)?)))
+    }
 }
+
+impl std::fmt::Debug for CallbackQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.pairs()).finish()
+    }
+}
+
+/// Queries are equal when they carry the same known parameters.
+impl PartialEq for CallbackQuery {
+    fn eq(&self, other: &Self) -> bool {
+        self.pairs().eq(other.pairs())
+    }
+}
+
+impl Eq for CallbackQuery {}
 
 /// A verified, decrypted and parsed callback, as handlers see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
     head: Head,
     message: Message,
-    fields: Element,
+    fields: Document,
     query: CallbackQuery,
     encrypted: bool,
 }
@@ -76,20 +188,20 @@ impl Request {
     /// [`crate::ErrorKind::Xml`] (-40002) for malformed or refused XML (see [`xml::parse`]) or a
     /// numeric field that does not parse.
     pub fn from_xml(xml: &str) -> Result<Self, Error> {
-        Self::from_root(xml::parse(xml)?, CallbackQuery::default(), false)
+        Self::from_document(xml::parse(xml)?, CallbackQuery::default(), false)
     }
 
-    pub(crate) fn from_root(
-        root: Element,
+    pub(crate) fn from_document(
+        doc: Document,
         query: CallbackQuery,
         encrypted: bool,
     ) -> Result<Self, Error> {
-        let head = Head::from_element(&root)?;
-        let message = Message::from_element(&root, &head)?;
+        let head = Head::from_element(doc.root())?;
+        let message = Message::from_document(&doc, &head)?;
         Ok(Self {
             head,
             message,
-            fields: root,
+            fields: doc,
             query,
             encrypted,
         })
@@ -111,7 +223,7 @@ impl Request {
     }
 
     /// The whole (decrypted) body as a field tree: every element, known or not.
-    pub fn fields(&self) -> &Element {
+    pub fn fields(&self) -> &Document {
         &self.fields
     }
 
@@ -135,9 +247,32 @@ mod tests {
         let q = CallbackQuery::from_query(
             "echostr=a%2Bb%2F%3D%3D&timestamp=1&timestamp=2&encrypt_type=AES&x=y",
         );
-        assert_eq!(q.echostr.as_deref(), Some("a+b/=="));
-        assert_eq!(q.timestamp.as_deref(), Some("1"));
+        assert_eq!(q.echostr(), Some("a+b/=="));
+        assert_eq!(q.timestamp(), Some("1"));
         assert!(q.is_aes());
-        assert_eq!(q.signature, None);
+        assert_eq!(q.signature(), None);
+        assert_eq!(q.openid(), None);
+    }
+
+    #[test]
+    fn query_from_uri_reads_in_place() {
+        let uri: http::Uri = "/wechat?signature=ab&nonce&openid=o%2Bx&signature=cd&timestamp=9"
+            .parse()
+            .unwrap();
+        let q = CallbackQuery::from_uri(&uri);
+        assert_eq!(q.signature(), Some("ab"));
+        assert_eq!(q.nonce(), Some(""));
+        assert_eq!(q.openid(), Some("o+x"));
+        assert_eq!(q.timestamp(), Some("9"));
+        assert_eq!(
+            q,
+            CallbackQuery::from_query("timestamp=9&nonce=&signature=ab&openid=o%2bx")
+        );
+        assert_ne!(q, CallbackQuery::default());
+        assert_eq!(
+            CallbackQuery::from_uri(&"/wechat".parse().unwrap()),
+            CallbackQuery::default()
+        );
+        assert!(format!("{q:?}").contains("\"openid\": \"o+x\""));
     }
 }

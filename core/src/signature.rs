@@ -39,11 +39,16 @@ pub fn compute_hex(parts: &[&str]) -> String {
 
 /// Lowercase hex of a digest.
 pub fn to_hex(digest: &Digest20) -> String {
+    String::from_utf8_lossy(&to_hex_array(digest)).into_owned()
+}
+
+/// The 40 lowercase hex digits of a digest, on the stack.
+pub fn to_hex_array(digest: &Digest20) -> [u8; 40] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(40);
-    for byte in digest {
-        out.push(HEX[usize::from(byte >> 4)] as char);
-        out.push(HEX[usize::from(byte & 0xf)] as char);
+    let mut out = [0u8; 40];
+    for (pair, byte) in out.chunks_exact_mut(2).zip(digest) {
+        pair[0] = HEX[usize::from(byte >> 4)];
+        pair[1] = HEX[usize::from(byte & 0xf)];
     }
     out
 }

@@ -1,213 +1,323 @@
-//! A small, hardened XML reader for callback bodies, and the CDATA writer used by replies.
+//! A small, strict XML reader for callback bodies, and the CDATA writer used by replies.
 //!
 //! Every callback body (公众平台 “接收普通消息 / 接收事件推送”, 企业微信 “接收消息”) is one `<xml>`
 //! root with child elements carrying text or CDATA, sometimes nested (`SendPicsInfo`,
-//! `ScanCodeInfo`, `PublishEventInfo`) and sometimes repeated (`item`, `List`). It is read into an
-//! [`Element`] tree in one pass. Refused: DOCTYPE (so no entity declarations, no expansion, no
-//! external entities), processing instructions, undefined entities, nesting deeper than
-//! [`MAX_DEPTH`], more than one root, a root other than `xml`, and any malformed markup.
+//! `ScanCodeInfo`, `PublishEventInfo`) and sometimes repeated (`item`, `List`). It is read in
+//! one pass into a [`Document`]: the source text, shared, plus a flat array of elements whose
+//! names and texts point into it. A text is copied only when it must be decoded (an entity or
+//! character reference, a `\r`, or several CDATA / text pieces); everything else is borrowed,
+//! so a parse costs one allocation for the element array.
+//!
+//! Accepted: the XML declaration (first), comments, CDATA, the five predefined entities,
+//! character references, attributes (read past, not kept), whitespace between elements.
+//! Refused: DOCTYPE (so no entity declarations, no expansion, no external entities),
+//! processing instructions, undefined entities, nesting deeper than [`MAX_DEPTH`], more than
+//! one root, a root other than `xml`, mismatched or unclosed tags, text outside the root, and
+//! any other malformed markup. The scanner never recurses and never looks back, so its time
+//! is linear in the input and its memory bounded by it.
 
-use quick_xml::Reader;
-use quick_xml::events::Event as XmlEvent;
+use bytes::Bytes;
+use bytestring::ByteString;
+use memchr::{memchr, memchr2, memmem};
 
 use crate::error::{Error, ErrorKind};
 
 /// Deepest element nesting accepted, the root counting as 1. Real callbacks nest at most 5.
 pub const MAX_DEPTH: usize = 32;
 
-/// One element of a callback body: its name, its text (CDATA joined, references resolved,
-/// nothing trimmed) and its child elements in document order.
-///
-/// For an element with children, whitespace between them is not kept as text.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Element {
-    name: String,
-    text: String,
-    children: Vec<Element>,
+/// No element (end of a sibling chain, or no children).
+const NONE: u32 = u32::MAX;
+
+/// A byte range of the source, or of the decoded-text buffer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    len: u32,
+    decoded: bool,
 }
 
-impl Element {
-    /// A leaf element with text (for building trees by hand, e.g. in tests).
-    pub fn leaf(name: impl Into<String>, text: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            text: text.into(),
-            children: Vec::new(),
+impl Span {
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..(self.start + self.len) as usize
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    name: Span,
+    text: Span,
+    first_child: u32,
+    next_sibling: u32,
+}
+
+/// A parsed callback body: the source text (shared, never copied), the texts that needed
+/// decoding, and the elements in document order. Cheap to read through [`Document::root`];
+/// [`Element::shared_text`] hands out texts as [`ByteString`]s that share the source.
+#[derive(Clone)]
+pub struct Document {
+    src: ByteString,
+    decoded: ByteString,
+    nodes: Vec<Node>,
+}
+
+impl Document {
+    /// Parses `xml`, copying it once into shared storage.
+    ///
+    /// # Errors
+    /// As [`Document::from_shared`].
+    pub fn parse(xml: &str) -> Result<Self, Error> {
+        Self::from_shared(ByteString::from(xml))
+    }
+
+    /// Parses a body as received (no copy).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Xml`] (-40002) when the body is not UTF-8, and as [`Document::from_shared`].
+    pub fn from_bytes(body: Bytes) -> Result<Self, Error> {
+        let src = ByteString::try_from(body)
+            .map_err(|_| Error::with_detail(ErrorKind::Xml, "body is not UTF-8"))?;
+        Self::from_shared(src)
+    }
+
+    /// Parses shared text (no copy).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Xml`] (-40002) for an empty body, malformed markup, a DOCTYPE, a processing
+    /// instruction, an undefined entity, nesting deeper than [`MAX_DEPTH`], a second root, text
+    /// outside the root, a root element not named `xml`, or a body of 4 GiB or more. The
+    /// detail gives a byte offset, never content.
+    pub fn from_shared(src: ByteString) -> Result<Self, Error> {
+        if u32::try_from(src.len()).is_err() {
+            return Err(Error::with_detail(
+                ErrorKind::Xml,
+                "document of 4 GiB or more",
+            ));
+        }
+        let (nodes, decoded) = Scanner::new(&src).run()?;
+        Ok(Self {
+            src,
+            decoded: ByteString::from(decoded),
+            nodes,
+        })
+    }
+
+    /// The root element (`<xml>`).
+    pub fn root(&self) -> Element<'_> {
+        Element {
+            doc: self,
+            index: 0,
         }
     }
 
-    /// An element with children.
-    pub fn with_children(name: impl Into<String>, children: Vec<Element>) -> Self {
-        Self {
-            name: name.into(),
-            text: String::new(),
-            children,
-        }
+    /// The source text the document was parsed from.
+    pub fn source(&self) -> &str {
+        &self.src
+    }
+
+    /// The root's first child named `name`; see [`Element::child`].
+    pub fn child(&self, name: &str) -> Option<Element<'_>> {
+        self.root().child(name)
+    }
+
+    /// The text of the root's first child named `name`; see [`Element::child_text`].
+    pub fn child_text(&self, name: &str) -> Option<&str> {
+        self.root().child_text(name)
+    }
+
+    /// The first element at a `/`-separated path below the root; see [`Element::find`].
+    pub fn find(&self, path: &str) -> Option<Element<'_>> {
+        self.root().find(path)
+    }
+
+    /// Every element at a `/`-separated path below the root; see [`Element::find_all`].
+    pub fn find_all(&self, path: &str) -> Vec<Element<'_>> {
+        self.root().find_all(path)
+    }
+}
+
+impl std::fmt::Debug for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.root().fmt(f)
+    }
+}
+
+/// Documents are equal when their element trees are (names, texts, order), wherever the
+/// texts are stored.
+impl PartialEq for Document {
+    fn eq(&self, other: &Self) -> bool {
+        self.root() == other.root()
+    }
+}
+
+impl Eq for Document {}
+
+/// One element of a [`Document`]: its name, its text (CDATA joined, references resolved,
+/// nothing trimmed) and its child elements in document order. A `Copy` handle.
+///
+/// For an element with children, whitespace between them is not kept as text.
+#[derive(Clone, Copy)]
+pub struct Element<'a> {
+    doc: &'a Document,
+    index: u32,
+}
+
+impl<'a> Element<'a> {
+    fn node(&self) -> &'a Node {
+        &self.doc.nodes[self.index as usize]
+    }
+
+    fn span_str(&self, span: Span) -> &'a str {
+        let buf: &'a str = if span.decoded {
+            &self.doc.decoded
+        } else {
+            &self.doc.src
+        };
+        &buf[span.range()]
     }
 
     /// The element name, e.g. `ToUserName`.
-    pub fn name(&self) -> &str {
-        &self.name
+    pub fn name(&self) -> &'a str {
+        self.span_str(self.node().name)
     }
 
-    /// The element's text: CDATA sections joined, entity and character references resolved.
-    pub fn text(&self) -> &str {
-        &self.text
+    /// The element's text: CDATA sections joined, entity and character references resolved,
+    /// `\r\n` and lone `\r` read as `\n`.
+    pub fn text(&self) -> &'a str {
+        self.span_str(self.node().text)
+    }
+
+    /// The element's text as a [`ByteString`] sharing the document's storage (no copy).
+    pub fn shared_text(&self) -> ByteString {
+        let span = self.node().text;
+        let buf = if span.decoded {
+            &self.doc.decoded
+        } else {
+            &self.doc.src
+        };
+        if span.len == 0 {
+            return ByteString::new();
+        }
+        buf.slice_ref(&buf[span.range()])
     }
 
     /// Child elements in document order.
-    pub fn children(&self) -> &[Element] {
-        &self.children
+    pub fn children(&self) -> Children<'a> {
+        Children {
+            doc: self.doc,
+            next: self.node().first_child,
+        }
+    }
+
+    /// Whether the element has child elements.
+    pub fn has_children(&self) -> bool {
+        self.node().first_child != NONE
     }
 
     /// The first child named `name`.
-    pub fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name)
+    pub fn child(&self, name: &str) -> Option<Element<'a>> {
+        self.children().find(|c| c.name() == name)
     }
 
     /// The text of the first child named `name`.
-    pub fn child_text(&self, name: &str) -> Option<&str> {
-        self.child(name).map(Element::text)
+    pub fn child_text(&self, name: &str) -> Option<&'a str> {
+        self.child(name).map(|c| c.text())
     }
 
     /// The first descendant at a `/`-separated path of names, e.g. `ScanCodeInfo/ScanType`.
-    pub fn find(&self, path: &str) -> Option<&Element> {
-        path.split('/').try_fold(self, |el, name| el.child(name))
+    pub fn find(&self, path: &str) -> Option<Element<'a>> {
+        path.split('/').try_fold(*self, |el, name| el.child(name))
     }
 
     /// Every descendant at a `/`-separated path, following every repeated name at every level,
     /// in document order: `SendPicsInfo/PicList/item/PicMd5Sum` yields each picture's sum.
-    pub fn find_all<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
-        let mut level: Vec<&Element> = vec![self];
+    pub fn find_all(&self, path: &str) -> Vec<Element<'a>> {
+        let mut level = vec![*self];
         for name in path.split('/') {
             level = level
                 .into_iter()
-                .flat_map(|el| el.children.iter().filter(move |c| c.name == name))
+                .flat_map(|el| el.children().filter(move |c| c.name() == name))
                 .collect();
         }
-        level.into_iter()
+        level
     }
 }
 
-fn malformed(reader: &Reader<&[u8]>, what: &str) -> Error {
-    Error::with_detail(
-        ErrorKind::Xml,
-        format!("{what} at byte {}", reader.buffer_position()),
-    )
-}
-
-/// Parses a callback body into its root [`Element`].
-///
-/// # Errors
-/// [`ErrorKind::Xml`] (-40002) for an empty body, malformed markup, a DOCTYPE, a processing
-/// instruction, an undefined entity, nesting deeper than [`MAX_DEPTH`], a second root, text
-/// outside the root, or a root element not named `xml`. The detail gives a byte offset, never
-/// content.
-pub fn parse(xml: &str) -> Result<Element, Error> {
-    let mut reader = Reader::from_str(xml);
-    let mut stack: Vec<Element> = Vec::with_capacity(4);
-    let mut root: Option<Element> = None;
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|_| malformed(&reader, "malformed XML"))?;
-        match event {
-            XmlEvent::Start(start) => {
-                let element = open(&reader, &stack, &root, start.name().as_ref())?;
-                stack.push(element);
-            }
-            XmlEvent::Empty(start) => {
-                let element = open(&reader, &stack, &root, start.name().as_ref())?;
-                close(&mut stack, &mut root, element);
-            }
-            XmlEvent::End(_) => {
-                let mut element = stack
-                    .pop()
-                    .ok_or_else(|| malformed(&reader, "unexpected end tag"))?;
-                if !element.children.is_empty() && element.text.trim().is_empty() {
-                    element.text = String::new();
-                }
-                close(&mut stack, &mut root, element);
-            }
-            XmlEvent::Text(text) => {
-                let text = text.xml10_content();
-                match stack.last_mut() {
-                    Some(top) => top.text.push_str(&text),
-                    None if text.trim().is_empty() => {}
-                    None => return Err(malformed(&reader, "text outside the root element")),
-                }
-            }
-            XmlEvent::CData(cdata) => {
-                let top = stack
-                    .last_mut()
-                    .ok_or_else(|| malformed(&reader, "CDATA outside the root element"))?;
-                top.text.push_str(&cdata.xml10_content());
-            }
-            XmlEvent::GeneralRef(reference) => {
-                let top = stack
-                    .last_mut()
-                    .ok_or_else(|| malformed(&reader, "reference outside the root element"))?;
-                match reference.resolve_char_ref() {
-                    Ok(Some(c)) if is_xml_char(c) => top.text.push(c),
-                    Ok(Some(_)) | Err(_) => {
-                        return Err(malformed(&reader, "invalid character reference"));
-                    }
-                    Ok(None) => {
-                        let entity = quick_xml::escape::resolve_predefined_entity(
-                            &reference.xml10_content(),
-                        )
-                        .ok_or_else(|| malformed(&reader, "undefined entity"))?;
-                        top.text.push_str(entity);
-                    }
-                }
-            }
-            XmlEvent::Decl(_) => {
-                if root.is_some() || !stack.is_empty() {
-                    return Err(malformed(&reader, "XML declaration inside the document"));
-                }
-            }
-            XmlEvent::DocType(_) => return Err(malformed(&reader, "DOCTYPE is not allowed")),
-            XmlEvent::PI(_) => {
-                return Err(malformed(&reader, "processing instruction is not allowed"));
-            }
-            XmlEvent::Comment(_) => {}
-            XmlEvent::Eof => break,
+impl std::fmt::Debug for Element<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = f.debug_struct("Element");
+        s.field("name", &self.name());
+        if !self.text().is_empty() {
+            s.field("text", &self.text());
         }
+        if self.node().first_child != NONE {
+            s.field("children", &self.children().collect::<Vec<_>>());
+        }
+        s.finish()
     }
-    if !stack.is_empty() {
-        return Err(malformed(&reader, "unexpected end of document"));
-    }
-    let root = root.ok_or_else(|| malformed(&reader, "no root element"))?;
-    if root.name != "xml" {
-        return Err(malformed(&reader, "root element is not <xml>"));
-    }
-    Ok(root)
 }
 
-fn open(
-    reader: &Reader<&[u8]>,
-    stack: &[Element],
-    root: &Option<Element>,
-    name: &str,
-) -> Result<Element, Error> {
-    if root.is_some() {
-        return Err(malformed(reader, "content after the root element"));
+impl PartialEq for Element<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+            && self.text() == other.text()
+            && self.children().eq(other.children())
     }
-    if stack.len() >= MAX_DEPTH {
-        return Err(malformed(reader, "elements nested too deep"));
-    }
-    Ok(Element {
-        name: name.to_owned(),
-        text: String::new(),
-        children: Vec::new(),
-    })
 }
 
-fn close(stack: &mut [Element], root: &mut Option<Element>, element: Element) {
-    match stack.last_mut() {
-        Some(parent) => parent.children.push(element),
-        None => *root = Some(element),
+/// The children of an [`Element`], in document order.
+#[derive(Debug, Clone)]
+pub struct Children<'a> {
+    doc: &'a Document,
+    next: u32,
+}
+
+impl<'a> Iterator for Children<'a> {
+    type Item = Element<'a>;
+
+    fn next(&mut self) -> Option<Element<'a>> {
+        if self.next == NONE {
+            return None;
+        }
+        let element = Element {
+            doc: self.doc,
+            index: self.next,
+        };
+        self.next = element.node().next_sibling;
+        Some(element)
     }
+}
+
+/// An open element: its node and its last child so far.
+#[derive(Clone, Copy)]
+struct Open {
+    node: u32,
+    last_child: u32,
+}
+
+struct Scanner<'s> {
+    src: &'s str,
+    bytes: &'s [u8],
+    nodes: Vec<Node>,
+    decoded: String,
+    stack: [Open; MAX_DEPTH],
+    depth: usize,
+    root_closed: bool,
+}
+
+fn malformed(at: usize, what: &str) -> Error {
+    Error::with_detail(ErrorKind::Xml, format!("{what} at byte {at}"))
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+fn is_name_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80
+}
+
+fn is_name_char(b: u8) -> bool {
+    is_name_start(b) || b.is_ascii_digit() || b == b'-' || b == b'.'
 }
 
 /// Characters XML 1.0 allows (production `Char`).
@@ -215,11 +325,368 @@ fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
+impl<'s> Scanner<'s> {
+    fn new(src: &'s str) -> Self {
+        let bytes = src.as_bytes();
+        // Every element has a start tag, and all but empty ones an end tag: half the `<`s
+        // (plus one) is enough for ordinary bodies, and the vector grows for the rest.
+        let tags = memchr::memchr_iter(b'<', bytes).count();
+        Self {
+            src,
+            bytes,
+            nodes: Vec::with_capacity(tags / 2 + 1),
+            decoded: String::new(),
+            stack: [Open {
+                node: NONE,
+                last_child: NONE,
+            }; MAX_DEPTH],
+            depth: 0,
+            root_closed: false,
+        }
+    }
+
+    fn run(mut self) -> Result<(Vec<Node>, String), Error> {
+        let len = self.bytes.len();
+        let mut pos = if self.src.starts_with('\u{FEFF}') {
+            3
+        } else {
+            0
+        };
+        loop {
+            let lt = memchr(b'<', &self.bytes[pos..]).map(|i| pos + i);
+            let text_end = lt.unwrap_or(len);
+            if text_end > pos {
+                self.text(pos, text_end)?;
+            }
+            match lt {
+                Some(lt) => pos = self.markup(lt)?,
+                None => break,
+            }
+        }
+        if self.depth != 0 {
+            return Err(malformed(len, "unexpected end of document"));
+        }
+        let Some(root) = self.nodes.first() else {
+            return Err(malformed(len, "no root element"));
+        };
+        if &self.src[root.name.range()] != "xml" {
+            return Err(malformed(0, "root element is not <xml>"));
+        }
+        Ok((self.nodes, self.decoded))
+    }
+
+    fn find(&self, from: usize, needle: &[u8], what: &str) -> Result<usize, Error> {
+        memmem::find(&self.bytes[from..], needle)
+            .map(|i| from + i)
+            .ok_or_else(|| malformed(from, what))
+    }
+
+    /// Reads the markup starting at `lt` (a `<`) and returns the position just after it.
+    fn markup(&mut self, lt: usize) -> Result<usize, Error> {
+        let rest = &self.bytes[lt..];
+        if rest.starts_with(b"<!--") {
+            let end = self.find(lt + 4, b"-->", "unterminated comment")?;
+            return Ok(end + 3);
+        }
+        if rest.starts_with(b"<![CDATA[") {
+            if self.depth == 0 {
+                return Err(malformed(lt, "CDATA outside the root element"));
+            }
+            let start = lt + 9;
+            let end = self.find(start, b"]]>", "unterminated CDATA section")?;
+            self.segment(start, end, memchr(b'\r', &self.bytes[start..end]).is_some());
+            return Ok(end + 3);
+        }
+        if rest.starts_with(b"<!") {
+            let what = if rest.starts_with(b"<!DOCTYPE") {
+                "DOCTYPE is not allowed"
+            } else {
+                "malformed XML"
+            };
+            return Err(malformed(lt, what));
+        }
+        if rest.starts_with(b"<?") {
+            let end = self.find(lt + 2, b"?>", "unterminated declaration")?;
+            let target = &self.bytes[lt + 2..end];
+            let is_decl = target.starts_with(b"xml")
+                && target.get(3).is_none_or(|&b| is_space(b) || b == b'?');
+            if !is_decl {
+                return Err(malformed(lt, "processing instruction is not allowed"));
+            }
+            if !self.nodes.is_empty() {
+                return Err(malformed(lt, "XML declaration inside the document"));
+            }
+            return Ok(end + 2);
+        }
+        if rest.starts_with(b"</") {
+            return self.end_tag(lt);
+        }
+        self.start_tag(lt)
+    }
+
+    fn name_end(&self, start: usize) -> Result<usize, Error> {
+        if !self.bytes.get(start).copied().is_some_and(is_name_start) {
+            return Err(malformed(start, "malformed XML"));
+        }
+        let len = self.bytes[start..]
+            .iter()
+            .position(|&b| !is_name_char(b))
+            .unwrap_or(self.bytes.len() - start);
+        Ok(start + len)
+    }
+
+    fn skip_space(&self, mut pos: usize) -> usize {
+        while self.bytes.get(pos).copied().is_some_and(is_space) {
+            pos += 1;
+        }
+        pos
+    }
+
+    fn start_tag(&mut self, lt: usize) -> Result<usize, Error> {
+        let name_start = lt + 1;
+        let name_end = self.name_end(name_start)?;
+        let mut pos = name_end;
+        let empty = loop {
+            let after_space = self.skip_space(pos);
+            match self.bytes.get(after_space) {
+                Some(b'>') => {
+                    pos = after_space + 1;
+                    break false;
+                }
+                Some(b'/') if self.bytes.get(after_space + 1) == Some(&b'>') => {
+                    pos = after_space + 2;
+                    break true;
+                }
+                Some(_) if after_space > pos => pos = self.attribute(after_space)?,
+                _ => return Err(malformed(after_space, "malformed start tag")),
+            }
+        };
+        self.open(lt, name_start, name_end)?;
+        if empty {
+            self.close();
+        }
+        Ok(pos)
+    }
+
+    /// Reads past `name="value"` (or single quotes) and returns the position after it.
+    fn attribute(&self, start: usize) -> Result<usize, Error> {
+        let name_end = self.name_end(start)?;
+        let eq = self.skip_space(name_end);
+        if self.bytes.get(eq) != Some(&b'=') {
+            return Err(malformed(eq, "malformed attribute"));
+        }
+        let open = self.skip_space(eq + 1);
+        let quote = match self.bytes.get(open) {
+            Some(&q @ (b'"' | b'\'')) => q,
+            _ => return Err(malformed(open, "malformed attribute")),
+        };
+        let close = memchr2(quote, b'<', &self.bytes[open + 1..])
+            .map(|i| open + 1 + i)
+            .filter(|&i| self.bytes[i] == quote)
+            .ok_or_else(|| malformed(open, "malformed attribute"))?;
+        Ok(close + 1)
+    }
+
+    fn end_tag(&mut self, lt: usize) -> Result<usize, Error> {
+        let name_start = lt + 2;
+        let name_end = self.name_end(name_start)?;
+        let gt = self.skip_space(name_end);
+        if self.bytes.get(gt) != Some(&b'>') {
+            return Err(malformed(gt, "malformed end tag"));
+        }
+        if self.depth == 0 {
+            return Err(malformed(lt, "unexpected end tag"));
+        }
+        let open = self.nodes[self.stack[self.depth - 1].node as usize].name;
+        if self.bytes[open.range()] != self.bytes[name_start..name_end] {
+            return Err(malformed(lt, "mismatched end tag"));
+        }
+        self.close();
+        Ok(gt + 1)
+    }
+
+    fn open(&mut self, lt: usize, name_start: usize, name_end: usize) -> Result<(), Error> {
+        if self.root_closed {
+            return Err(malformed(lt, "content after the root element"));
+        }
+        if self.depth >= MAX_DEPTH {
+            return Err(malformed(lt, "elements nested too deep"));
+        }
+        // Offsets fit in u32: `Document::from_shared` refuses larger inputs.
+        let index = self.nodes.len() as u32;
+        self.nodes.push(Node {
+            name: Span {
+                start: name_start as u32,
+                len: (name_end - name_start) as u32,
+                decoded: false,
+            },
+            text: Span::default(),
+            first_child: NONE,
+            next_sibling: NONE,
+        });
+        if self.depth > 0 {
+            let parent = &mut self.stack[self.depth - 1];
+            match parent.last_child {
+                NONE => self.nodes[parent.node as usize].first_child = index,
+                last => self.nodes[last as usize].next_sibling = index,
+            }
+            parent.last_child = index;
+        }
+        self.stack[self.depth] = Open {
+            node: index,
+            last_child: NONE,
+        };
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn close(&mut self) {
+        self.depth -= 1;
+        let index = self.stack[self.depth].node as usize;
+        let node = self.nodes[index];
+        if node.first_child != NONE && self.span_is_blank(node.text) {
+            self.nodes[index].text = Span::default();
+        }
+        if self.depth == 0 {
+            self.root_closed = true;
+        }
+    }
+
+    fn span_is_blank(&self, span: Span) -> bool {
+        let buf = if span.decoded {
+            self.decoded.as_bytes()
+        } else {
+            self.bytes
+        };
+        buf[span.range()].iter().all(|&b| is_space(b))
+    }
+
+    /// Character data between markup, from `start` to `end`.
+    fn text(&mut self, start: usize, end: usize) -> Result<(), Error> {
+        if self.depth == 0 {
+            if self.bytes[start..end].iter().all(|&b| is_space(b)) {
+                return Ok(());
+            }
+            return Err(malformed(start, "text outside the root element"));
+        }
+        let mut pos = start;
+        while let Some(i) = memchr(b'&', &self.bytes[pos..end]) {
+            let amp = pos + i;
+            if amp > pos {
+                self.segment(pos, amp, memchr(b'\r', &self.bytes[pos..amp]).is_some());
+            }
+            pos = self.reference(amp, end)?;
+        }
+        if end > pos {
+            self.segment(pos, end, memchr(b'\r', &self.bytes[pos..end]).is_some());
+        }
+        Ok(())
+    }
+
+    /// Resolves the reference at `amp` (before `end`) into the open element's text.
+    fn reference(&mut self, amp: usize, end: usize) -> Result<usize, Error> {
+        // The longest reference accepted is `&#x10FFFF;`, 10 bytes; allow some leading zeros.
+        let window = &self.bytes[amp + 1..end.min(amp + 1 + 16)];
+        let semi = memchr(b';', window).ok_or_else(|| malformed(amp, "malformed reference"))?;
+        let name = &self.src[amp + 1..amp + 1 + semi];
+        let resolved = match name {
+            "lt" => '<',
+            "gt" => '>',
+            "amp" => '&',
+            "apos" => '\'',
+            "quot" => '"',
+            _ => {
+                let code = if let Some(hex) = name.strip_prefix("#x") {
+                    u32::from_str_radix(hex, 16).ok()
+                } else if let Some(dec) = name.strip_prefix('#') {
+                    dec.parse::<u32>().ok()
+                } else {
+                    return Err(malformed(amp, "undefined entity"));
+                };
+                code.and_then(char::from_u32)
+                    .filter(|&c| is_xml_char(c))
+                    .ok_or_else(|| malformed(amp, "invalid character reference"))?
+            }
+        };
+        let mut utf8 = [0u8; 4];
+        self.push_decoded(resolved.encode_utf8(&mut utf8));
+        Ok(amp + 1 + semi + 1)
+    }
+
+    /// Appends source bytes `start..end` to the open element's text; `has_cr` asks for line
+    /// ends to be normalized, which needs a copy.
+    fn segment(&mut self, start: usize, end: usize, has_cr: bool) {
+        if start == end {
+            return;
+        }
+        let top = self.stack[self.depth - 1].node as usize;
+        if !has_cr && self.nodes[top].text.len == 0 {
+            self.nodes[top].text = Span {
+                start: start as u32,
+                len: (end - start) as u32,
+                decoded: false,
+            };
+            return;
+        }
+        if !has_cr {
+            let piece = &self.src[start..end];
+            self.push_decoded(piece);
+            return;
+        }
+        let mut rest = &self.src[start..end];
+        while let Some(cr) = rest.find('\r') {
+            self.push_decoded(&rest[..cr]);
+            self.push_decoded("\n");
+            rest = &rest[cr + 1..];
+            rest = rest.strip_prefix('\n').unwrap_or(rest);
+        }
+        self.push_decoded(rest);
+    }
+
+    /// Appends decoded text to the open element's text, moving that text into the decoded
+    /// buffer (at its end) first if it is not there yet.
+    fn push_decoded(&mut self, piece: &str) {
+        let top = self.stack[self.depth - 1].node as usize;
+        let text = self.nodes[top].text;
+        let at_end = text.decoded && (text.start + text.len) as usize == self.decoded.len();
+        if !at_end {
+            if self.decoded.capacity() == 0 {
+                // Decoded text never outgrows the source it comes from: one allocation.
+                self.decoded.reserve(self.bytes.len() - text.start as usize);
+            }
+            let start = self.decoded.len();
+            if text.decoded {
+                // Mixed content interleaved with a child's decoded text: rare, copy it along.
+                let moved = self.decoded[text.range()].to_owned();
+                self.decoded.push_str(&moved);
+            } else {
+                self.decoded.push_str(&self.src[text.range()]);
+            }
+            self.nodes[top].text = Span {
+                start: start as u32,
+                len: text.len,
+                decoded: true,
+            };
+        }
+        self.decoded.push_str(piece);
+        self.nodes[top].text.len += piece.len() as u32;
+    }
+}
+
+/// Parses a callback body into a [`Document`] (copying it once); see
+/// [`Document::from_shared`] for what is refused.
+///
+/// # Errors
+/// [`ErrorKind::Xml`] (-40002), as [`Document::from_shared`].
+pub fn parse(xml: &str) -> Result<Document, Error> {
+    Document::parse(xml)
+}
+
 /// Appends `text` to `out` as CDATA, splitting any `]]>` so it cannot end the section early.
 pub fn push_cdata(out: &mut String, text: &str) {
     out.push_str("<![CDATA[");
     let mut rest = text;
-    while let Some(at) = rest.find("]]>") {
+    while let Some(at) = memmem::find(rest.as_bytes(), b"]]>") {
         out.push_str(&rest[..at + 2]);
         out.push_str("]]><![CDATA[");
         rest = &rest[at + 2..];
@@ -243,6 +710,13 @@ pub fn push_cdata_element(out: &mut String, name: &str, text: &str) {
 mod tests {
     use super::*;
 
+    fn texts(doc: &Document, path: &str) -> Vec<String> {
+        doc.find_all(path)
+            .iter()
+            .map(|e| e.text().to_owned())
+            .collect()
+    }
+
     #[test]
     fn reads_cdata_entities_nesting_and_repeats() {
         let root = parse(
@@ -251,17 +725,56 @@ mod tests {
         )
         .unwrap();
         assert_eq!(root.child_text("A"), Some("x& y 你"));
-        assert_eq!(root.find("B/item/C").map(Element::text), Some("1"));
-        let all: Vec<_> = root.find_all("B/item/C").map(Element::text).collect();
-        assert_eq!(all, ["1", "2"]);
+        assert_eq!(root.find("B/item/C").map(|e| e.text()), Some("1"));
+        assert_eq!(texts(&root, "B/item/C"), ["1", "2"]);
         assert_eq!(root.child("B").unwrap().text(), "");
         assert_eq!(root.child_text("E"), Some(""));
+        assert_eq!(root.root().name(), "xml");
+        let names: Vec<_> = root.root().children().map(|c| c.name()).collect();
+        assert_eq!(names, ["A", "B", "E"]);
     }
 
     #[test]
     fn keeps_text_untrimmed_and_normalizes_line_ends() {
-        let root = parse("<xml><A>  a\r\nb  </A></xml>").unwrap();
-        assert_eq!(root.child_text("A"), Some("  a\nb  "));
+        let root = parse("<xml><A>  a\r\nb\rc  </A><B><![CDATA[x\r\ny]]></B></xml>").unwrap();
+        assert_eq!(root.child_text("A"), Some("  a\nb\nc  "));
+        assert_eq!(root.child_text("B"), Some("x\ny"));
+    }
+
+    #[test]
+    fn borrows_plain_text_and_shares_it() {
+        let doc = parse("<xml><A><![CDATA[hello]]></A><B>a&lt;b</B></xml>").unwrap();
+        let a = doc.child("A").unwrap();
+        let shared = a.shared_text();
+        assert_eq!(shared, "hello");
+        // Borrowed from the source, not copied.
+        let src = doc.source().as_bytes().as_ptr_range();
+        assert!(src.contains(&a.text().as_ptr()));
+        assert_eq!(doc.child("B").unwrap().shared_text(), "a<b");
+        assert_eq!(doc.child("B").unwrap().text(), "a<b");
+    }
+
+    #[test]
+    fn mixed_content_keeps_each_elements_text_whole() {
+        let doc = parse("<xml><P>a&amp;<C>c&amp;d</C>b&gt;</P></xml>").unwrap();
+        assert_eq!(doc.child_text("P"), Some("a&b>"));
+        assert_eq!(doc.find("P/C").unwrap().text(), "c&d");
+    }
+
+    #[test]
+    fn reads_past_attributes_and_space_in_tags() {
+        let doc = parse("<xml a=\"1\" b = '>2'><A x=\"y\" >t</A ><B c=\"d\"/></xml >").unwrap();
+        assert_eq!(doc.child_text("A"), Some("t"));
+        assert_eq!(doc.child_text("B"), Some(""));
+    }
+
+    #[test]
+    fn equality_is_structural() {
+        let a = parse("<xml><A>x&amp;</A></xml>").unwrap();
+        let b = parse("<?xml version=\"1.0\"?><xml>\n <A><![CDATA[x&]]></A>\n</xml>").unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, parse("<xml><A>x</A></xml>").unwrap());
+        assert!(format!("{a:?}").contains("\"x&\""));
     }
 
     #[test]
@@ -285,7 +798,26 @@ mod tests {
             "<xml><?php echo 1 ?></xml>",
             "<xml>&undefined;</xml>",
             "<xml>&#0;</xml>",
+            "<xml>&#xD800;</xml>",
+            "<xml>&#99999999999;</xml>",
             "<xml>& </xml>",
+            "<xml>&amp</xml>",
+            "<xml><!-- open</xml>",
+            "<xml><A><![CDATA[open</A></xml>",
+            "<xml><A</xml>",
+            "<xml><A b></A></xml>",
+            "<xml><A b=\"<\"></A></xml>",
+            "<xml><A b=c></A></xml>",
+            "<xml><1A></1A></xml>",
+            "<xml></ xml>",
+            "<xml><A/ ></xml>",
+            "</xml>",
+            "<xml/><?xml version=\"1.0\"?>",
+            "<xml><?xml version=\"1.0\"?></xml>",
+            "<xml><!ELEMENT a ANY></xml>",
+            "<![CDATA[x]]><xml/>",
+            "<?xml version=\"1.0\"",
+            "<xml><A>1</A>",
             deep.as_str(),
         ];
         for case in cases {
@@ -293,8 +825,18 @@ mod tests {
             assert_eq!(err.kind(), ErrorKind::Xml, "{case:.60}");
             assert_eq!(err.code(), Some(-40002));
         }
-        let ok = format!("<xml>{}{}</xml>", "<a>".repeat(30), "</a>".repeat(30));
+        let ok = format!("<xml>{}{}</xml>", "<a>".repeat(31), "</a>".repeat(31));
         parse(&ok).unwrap();
+        let too_deep = format!("<xml>{}{}</xml>", "<a>".repeat(32), "</a>".repeat(32));
+        assert!(parse(&too_deep).is_err());
+    }
+
+    #[test]
+    fn utf8_is_checked_for_received_bodies() {
+        let err = Document::from_bytes(Bytes::from_static(b"<xml>\xff</xml>")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Xml);
+        let doc = Document::from_bytes(Bytes::from_static("<xml><A>你好</A></xml>".as_bytes()));
+        assert_eq!(doc.unwrap().child_text("A"), Some("你好"));
     }
 
     #[test]

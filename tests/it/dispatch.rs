@@ -83,7 +83,7 @@ fn router() -> Router {
                 .filter(|_| false)
         })
         .on_text(|t: &Text, r: &Request, seen: &Seen| {
-            seen.0.lock().unwrap().push(t.content.clone());
+            seen.0.lock().unwrap().push(t.content.to_string());
             let n = seen.0.lock().unwrap().len();
             (t.content != "decline")
                 .then(|| format!("{} from {} (#{n})", t.content, r.head().from_user_name))

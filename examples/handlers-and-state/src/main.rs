@@ -46,7 +46,7 @@ fn echo(text: &Text) -> Reply {
 
 fn menu(click: &Click, request: &Request) -> Option<Reply> {
     let user = &request.head().from_user_name;
-    match click.event_key.as_str() {
+    match &*click.event_key {
         "MENU_HELP" => Some(Reply::text(format!("hello {user}, send #help"))),
         _ => None, // unknown buttons fall through to the fallback
     }
