@@ -188,7 +188,7 @@ impl Reply {
     ) -> usize {
         const CDATA: usize = "<![CDATA[]]>".len();
         // Each `]]>` inside a text opens a second CDATA section: 12 more bytes.
-        let splits = |text: &str| memchr::memmem::find_iter(text.as_bytes(), b"]]>").count();
+        let splits = crate::xml::cdata_splits;
         let field =
             |name: &str, text: &str| 2 * name.len() + 5 + CDATA + text.len() + splits(text) * CDATA;
         let optional = |field: &dyn Fn(&str, &str) -> usize, name: &str, text: &str| {

@@ -18,7 +18,7 @@
 
 use bytes::Bytes;
 use bytestring::ByteString;
-use memchr::{memchr, memchr2, memmem};
+use memchr::{memchr, memchr2};
 
 use crate::error::{Error, ErrorKind};
 
@@ -376,7 +376,7 @@ impl<'s> Scanner<'s> {
     }
 
     fn find(&self, from: usize, needle: &[u8], what: &str) -> Result<usize, Error> {
-        memmem::find(&self.bytes[from..], needle)
+        find_closing(&self.bytes[from..], needle)
             .map(|i| from + i)
             .ok_or_else(|| malformed(from, what))
     }
@@ -673,6 +673,33 @@ impl<'s> Scanner<'s> {
     }
 }
 
+/// Where `needle` (a short closing delimiter such as `]]>`, `-->` or `?>`) first occurs in
+/// `haystack`: a `memchr` for its last byte, then a look back. For these needles and
+/// callback-sized texts this beats building a substring searcher per call.
+fn find_closing(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&last, _) = needle.split_last()?;
+    let mut from = 0;
+    while let Some(i) = memchr(last, &haystack[from..]) {
+        let end = from + i + 1;
+        if end >= needle.len() && &haystack[end - needle.len()..end] == needle {
+            return Some(end - needle.len());
+        }
+        from = end;
+    }
+    None
+}
+
+/// How many times `]]>` occurs in `text` (each splits a CDATA section in two).
+pub(crate) fn cdata_splits(text: &str) -> usize {
+    let mut count = 0;
+    let mut rest = text.as_bytes();
+    while let Some(at) = find_closing(rest, b"]]>") {
+        count += 1;
+        rest = &rest[at + 3..];
+    }
+    count
+}
+
 /// Parses a callback body into a [`Document`] (copying it once); see
 /// [`Document::from_shared`] for what is refused.
 ///
@@ -686,7 +713,7 @@ pub fn parse(xml: &str) -> Result<Document, Error> {
 pub fn push_cdata(out: &mut String, text: &str) {
     out.push_str("<![CDATA[");
     let mut rest = text;
-    while let Some(at) = memmem::find(rest.as_bytes(), b"]]>") {
+    while let Some(at) = find_closing(rest.as_bytes(), b"]]>") {
         out.push_str(&rest[..at + 2]);
         out.push_str("]]><![CDATA[");
         rest = &rest[at + 2..];
@@ -837,6 +864,16 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Xml);
         let doc = Document::from_bytes(Bytes::from_static("<xml><A>你好</A></xml>".as_bytes()));
         assert_eq!(doc.unwrap().child_text("A"), Some("你好"));
+    }
+
+    #[test]
+    fn closing_delimiters_are_found_at_their_first_place() {
+        assert_eq!(find_closing(b"ab]]>c]]>", b"]]>"), Some(2));
+        assert_eq!(find_closing(b"]>]]]>", b"]]>"), Some(3));
+        assert_eq!(find_closing(b">>]>", b"]]>"), None);
+        assert_eq!(find_closing(b"- -->", b"-->"), Some(2));
+        assert_eq!(find_closing(b"", b"?>"), None);
+        assert_eq!(cdata_splits("]]>]]>a]]"), 2);
     }
 
     #[test]
