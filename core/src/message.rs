@@ -768,14 +768,33 @@ impl Head {
     /// # Errors
     /// [`ErrorKind::Xml`] when `CreateTime` is present but not a number.
     pub fn from_element(root: Element<'_>) -> Result<Self, Error> {
+        // One pass over the root's children; of a repeated name the first counts, as in
+        // `Element::child`.
+        let mut slots: [Option<Element<'_>>; 6] = [None; 6];
+        for child in root.children() {
+            let slot = match child.name() {
+                "ToUserName" => 0,
+                "FromUserName" => 1,
+                "CreateTime" => 2,
+                "MsgType" => 3,
+                "Event" => 4,
+                "AgentID" => 5,
+                _ => continue,
+            };
+            slots[slot].get_or_insert(child);
+        }
+        let text = |slot: usize| slots[slot].map(|el| el.shared_text());
+        let create_time = match slots[2] {
+            Some(el) => u64::parse(el, "CreateTime")?,
+            None => None,
+        };
         Ok(Self {
-            to_user_name: Field::extract(root, "ToUserName")?,
-            from_user_name: Field::extract(root, "FromUserName")?,
-            create_time: Option::<u64>::extract(root, "CreateTime")?.unwrap_or(0),
-            msg_type: Field::extract(root, "MsgType")?,
-            event: Field::extract(root, "Event")?,
-            agent_id: Option::<ByteString>::extract(root, "AgentID")?
-                .map(|s| s.slice_ref(s.trim())),
+            to_user_name: text(0).unwrap_or_default(),
+            from_user_name: text(1).unwrap_or_default(),
+            create_time: create_time.unwrap_or(0),
+            msg_type: text(3).unwrap_or_default(),
+            event: text(4),
+            agent_id: text(5).map(|s| s.slice_ref(s.trim())),
         })
     }
 }

@@ -46,6 +46,20 @@ const KEYS: [&str; 7] = [
     "encrypt_type",
 ];
 
+/// The index in [`KEYS`] of a parameter name.
+fn key_slot(key: &str) -> Option<usize> {
+    Some(match key {
+        "signature" => 0,
+        "msg_signature" => 1,
+        "timestamp" => 2,
+        "nonce" => 3,
+        "echostr" => 4,
+        "openid" => 5,
+        "encrypt_type" => 6,
+        _ => return None,
+    })
+}
+
 macro_rules! accessors {
     ($($(#[$doc:meta])* $name:ident = $index:literal;)*) => {$(
         $(#[$doc])*
@@ -86,12 +100,13 @@ impl CallbackQuery {
         let mut decoded = String::new();
         let query = out.query_str();
         let base = query.as_ptr() as usize;
+        let escaped = memchr::memchr2(b'%', b'+', query.as_bytes()).is_some();
         for pair in query.split('&') {
-            if pair.contains(['%', '+']) {
+            if escaped && memchr::memchr2(b'%', b'+', pair.as_bytes()).is_some() {
                 let Some((key, value)) = form_urlencoded::parse(pair.as_bytes()).next() else {
                     continue;
                 };
-                if let Some(slot) = KEYS.iter().position(|k| *k == key) {
+                if let Some(slot) = key_slot(&key) {
                     values[slot].get_or_insert_with(|| {
                         let start = decoded.len();
                         decoded.push_str(&value);
@@ -104,8 +119,11 @@ impl CallbackQuery {
                 }
                 continue;
             }
-            let (key, value) = pair.split_once('=').unwrap_or((pair, &pair[pair.len()..]));
-            if let Some(slot) = KEYS.iter().position(|k| *k == key) {
+            let (key, value) = match memchr::memchr(b'=', pair.as_bytes()) {
+                Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+                None => (pair, &pair[pair.len()..]),
+            };
+            if let Some(slot) = key_slot(key) {
                 values[slot].get_or_insert(Value {
                     start: value.as_ptr() as usize - base,
                     len: value.len(),

@@ -18,7 +18,9 @@
 
 use bytes::Bytes;
 use bytestring::ByteString;
-use memchr::{memchr, memchr2};
+use std::sync::LazyLock;
+
+use memchr::{memchr, memchr2, memmem};
 
 use crate::error::{Error, ErrorKind};
 
@@ -225,7 +227,10 @@ impl<'a> Element<'a> {
 
     /// The first descendant at a `/`-separated path of names, e.g. `ScanCodeInfo/ScanType`.
     pub fn find(&self, path: &str) -> Option<Element<'a>> {
-        path.split('/').try_fold(*self, |el, name| el.child(name))
+        match memchr(b'/', path.as_bytes()) {
+            None => self.child(path),
+            Some(slash) => self.child(&path[..slash])?.find(&path[slash + 1..]),
+        }
     }
 
     /// Every descendant at a `/`-separated path, following every repeated name at every level,
@@ -393,7 +398,9 @@ impl<'s> Scanner<'s> {
                 return Err(malformed(lt, "CDATA outside the root element"));
             }
             let start = lt + 9;
-            let end = self.find(start, b"]]>", "unterminated CDATA section")?;
+            let end = find_cdata_end(&self.bytes[start..])
+                .map(|i| start + i)
+                .ok_or_else(|| malformed(start, "unterminated CDATA section"))?;
             self.segment(start, end, memchr(b'\r', &self.bytes[start..end]).is_some());
             return Ok(end + 3);
         }
@@ -689,15 +696,18 @@ fn find_closing(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     None
 }
 
+/// The `]]>` searcher, built once: it tests two bytes per candidate with SIMD, so a text
+/// full of `>` or `]` does not cost a call per occurrence.
+static CDATA_END: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"]]>"));
+
+/// Where the first `]]>` in `text` starts.
+fn find_cdata_end(text: &[u8]) -> Option<usize> {
+    CDATA_END.find(text)
+}
+
 /// How many times `]]>` occurs in `text` (each splits a CDATA section in two).
 pub(crate) fn cdata_splits(text: &str) -> usize {
-    let mut count = 0;
-    let mut rest = text.as_bytes();
-    while let Some(at) = find_closing(rest, b"]]>") {
-        count += 1;
-        rest = &rest[at + 3..];
-    }
-    count
+    CDATA_END.find_iter(text.as_bytes()).count()
 }
 
 /// Parses a callback body into a [`Document`] (copying it once); see
@@ -713,7 +723,7 @@ pub fn parse(xml: &str) -> Result<Document, Error> {
 pub fn push_cdata(out: &mut String, text: &str) {
     out.push_str("<![CDATA[");
     let mut rest = text;
-    while let Some(at) = find_closing(rest.as_bytes(), b"]]>") {
+    while let Some(at) = find_cdata_end(rest.as_bytes()) {
         out.push_str(&rest[..at + 2]);
         out.push_str("]]><![CDATA[");
         rest = &rest[at + 2..];
