@@ -1,0 +1,133 @@
+//! `wxcb-serve`: the server side of `bench/http/run.sh`.
+//!
+//! Serves the echo example's handlers in safe mode with the demo account (token
+//! `wxcbDemoToken`, the demo EncodingAESKey, appid `wx5e7c1d9a0b3f2468`; 300 s timestamp
+//! window) on one tokio worker thread, in one of three ways:
+//! - `bare`: hyper's `service_fn` collecting the body and calling `Engine::handle` inline,
+//!   with none of the adapter (the baseline the adapter is measured against);
+//! - `adapter`: `wechat_callback_hyper::serve` with `Engine::nonblocking_handlers` (inline);
+//! - `adapter-blocking`: the adapter's default, `Engine::handle` on the blocking pool.
+//!
+//! With `--lua FILE` it first writes a wrk script that POSTs one encrypted ~1 KB text
+//! message, signed with the current time.
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Parser;
+use echo_support::{DEMO_AES_KEY, DEMO_APPID, DEMO_TOKEN, PATH, TIMESTAMP_TOLERANCE_SECS};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use wechat_callback::{Config, EncodingAesKey, Engine, Mode, Token};
+use wechat_callback_cli::build::{Sender, fresh_timestamp_and_nonce};
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value = "127.0.0.1:18090")]
+    addr: std::net::SocketAddr,
+    /// `bare`, `adapter` or `adapter-blocking`.
+    #[arg(long)]
+    server: String,
+    /// Tokio worker threads.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Write the wrk request script here first.
+    #[arg(long)]
+    lua: Option<PathBuf>,
+}
+
+/// A wrk script for one safe-mode text message of about 1 KB.
+fn wrk_script() -> String {
+    let sender = Sender::official_account(DEMO_TOKEN, DEMO_AES_KEY, DEMO_APPID, Mode::Safe)
+        .expect("demo key");
+    let content = "微信回调 load test, <b>&amp; ok 😀 ".repeat(24);
+    let mut xml = String::from("<xml>");
+    for (name, text) in [
+        ("ToUserName", "gh_wxcbdemo0001"),
+        ("FromUserName", "oWxcbLoadUser000000000000001"),
+    ] {
+        wechat_callback::xml::push_cdata_element(&mut xml, name, text);
+    }
+    xml.push_str("<CreateTime>1763700000</CreateTime>");
+    wechat_callback::xml::push_cdata_element(&mut xml, "MsgType", "text");
+    wechat_callback::xml::push_cdata_element(&mut xml, "Content", &content);
+    xml.push_str("<MsgId>23912345678901234</MsgId></xml>");
+    let (timestamp, nonce) = fresh_timestamp_and_nonce();
+    let built = sender.message(
+        &xml,
+        &timestamp,
+        &nonce,
+        Some("oWxcbLoadUser000000000000001"),
+        &[9; 16],
+    );
+    format!(
+        "wrk.method = \"POST\"\nwrk.path = \"{PATH}?{}\"\n\
+         wrk.headers[\"Content-Type\"] = \"text/xml\"\nwrk.body = [===[{}]===]\n",
+        built.query_string(),
+        built.body
+    )
+}
+
+fn engine() -> Engine {
+    let config = Config::official_account(Token::new(DEMO_TOKEN).expect("token"), DEMO_APPID)
+        .encoding_aes_key(EncodingAesKey::new(DEMO_AES_KEY).expect("demo key"))
+        .mode(Mode::Safe)
+        .timestamp_tolerance_secs(TIMESTAMP_TOLERANCE_SECS);
+    Engine::new(config, echo_support::router()).expect("engine")
+}
+
+async fn bare(listener: tokio::net::TcpListener, engine: Arc<Engine>) -> std::io::Result<()> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request: hyper::Request<Incoming>| {
+                let engine = engine.clone();
+                async move {
+                    let (parts, body) = request.into_parts();
+                    let body = match body.collect().await {
+                        Ok(collected) => collected.to_bytes(),
+                        Err(_) => bytes::Bytes::new(),
+                    };
+                    let response = engine.handle(http::Request::from_parts(parts, body));
+                    Ok::<_, Infallible>(response.map(Full::new))
+                }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    if let Some(path) = &args.lua {
+        std::fs::write(path, wrk_script())?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.workers)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.addr).await?;
+        println!("wxcb-serve: {} on http://{}{PATH}", args.server, args.addr);
+        match args.server.as_str() {
+            "bare" => bare(listener, Arc::new(engine())).await,
+            "adapter" => {
+                let service = wechat_callback_hyper::service(engine().nonblocking_handlers());
+                wechat_callback_hyper::serve(listener, service.at(PATH)).await
+            }
+            "adapter-blocking" => {
+                let service = wechat_callback_hyper::service(engine());
+                wechat_callback_hyper::serve(listener, service.at(PATH)).await
+            }
+            other => Err(std::io::Error::other(format!("unknown --server {other}"))),
+        }
+    })?;
+    Ok(())
+}
