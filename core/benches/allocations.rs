@@ -42,6 +42,13 @@ fn main() {
     ] {
         let (n, bytes) = count(&corpus::engine(mode), &wire);
         println!("{name:<22} {n:>12} {bytes:>14}");
+        if !name.ends_with("typical") {
+            for (suffix, first) in [("_dedup_first", true), ("_dedup_retry", false)] {
+                let engine = corpus::engine_with_dedup(mode, first);
+                let (n, bytes) = count(&engine, &wire);
+                println!("{:<22} {n:>12} {bytes:>14}", format!("{name}{suffix}"));
+            }
+        }
     }
     let safe = corpus::engine(Mode::Safe);
     for size in [100, 1_000, 10_000, 100_000] {

@@ -140,7 +140,8 @@ pub(crate) fn safe(content: &str) -> Wire {
 }
 
 /// The bench account's engine in `mode`, with an echo handler for text and the clock fixed
-/// at [`TIMESTAMP`].
+/// at [`TIMESTAMP`]. Dedup is off: the benches send one request over and over, which the
+/// dedup store would answer from its cache (benched on its own as `dedup/*`).
 pub(crate) fn engine(mode: Mode) -> Engine {
     let mut config = Config::official_account(Token::new(TOKEN).unwrap(), APPID);
     if mode != Mode::Plain {
@@ -152,4 +153,23 @@ pub(crate) fn engine(mode: Mode) -> Engine {
     Engine::new(config, router)
         .unwrap()
         .with_clock(|| TIMESTAMP)
+        .without_dedup()
+}
+
+/// [`engine`] with the dedup store on. `first`: a store that forgets at once (TTL 0), so every
+/// call is a first delivery and pays the whole dedup path (key, claim, cached plaintext,
+/// complete); otherwise the default store, so every call after the first is a retry answered
+/// from it.
+pub(crate) fn engine_with_dedup(mode: Mode, first: bool) -> Engine {
+    use wechat_callback::dedup::{DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, Dedup, MemoryDedupStore};
+    let dedup = if first {
+        Dedup::new(MemoryDedupStore::new(
+            0,
+            DEFAULT_MAX_ENTRIES,
+            DEFAULT_MAX_BYTES,
+        ))
+    } else {
+        Dedup::in_memory()
+    };
+    engine(mode).with_dedup(dedup)
 }

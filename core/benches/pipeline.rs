@@ -112,15 +112,20 @@ fn handle(c: &mut Criterion) {
         ("plain_1k", Mode::Plain, corpus::plain(&content)),
         ("safe_1k", Mode::Safe, corpus::safe(&content)),
     ] {
-        let engine = corpus::engine(mode);
-        assert_eq!(engine.handle(wire.request()).status(), 200);
-        group.bench_function(name, |b| {
-            b.iter_batched(
-                || wire.request(),
-                |r| engine.handle(r),
-                BatchSize::SmallInput,
-            )
-        });
+        for (suffix, engine) in [
+            ("", corpus::engine(mode)),
+            ("_dedup_first", corpus::engine_with_dedup(mode, true)),
+            ("_dedup_retry", corpus::engine_with_dedup(mode, false)),
+        ] {
+            assert_eq!(engine.handle(wire.request()).status(), 200);
+            group.bench_function(format!("{name}{suffix}"), |b| {
+                b.iter_batched(
+                    || wire.request(),
+                    |r| engine.handle(r),
+                    BatchSize::SmallInput,
+                )
+            });
+        }
     }
     let all: Vec<_> = corpus::corpus(64).iter().map(|c| corpus::safe(c)).collect();
     let safe = corpus::engine(Mode::Safe);

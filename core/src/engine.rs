@@ -7,6 +7,7 @@ use http::{Method, StatusCode, header};
 
 use crate::config::{Config, Mode, ReceiveId};
 use crate::crypto::{MsgCrypt, seal_envelope};
+use crate::dedup::{Claim, Dedup, DedupStore, NonceCheck};
 use crate::error::{Error, ErrorKind};
 use crate::reply::Reply;
 use crate::request::{CallbackQuery, Request};
@@ -30,8 +31,13 @@ pub enum Received {
 pub struct Handled {
     /// What the callback carried.
     pub received: Received,
-    /// The reply chosen by the handlers (`None` for URL verification).
+    /// The reply chosen by the handlers (`None` for URL verification, and when the handlers
+    /// did not run: see `deduplicated`).
     pub reply: Option<Reply>,
+    /// Whether this was a retry of a message already handled, answered from the
+    /// [`Dedup`] store without running the handlers (the first reply again, or `success`
+    /// when the first delivery was still running after [`Dedup::wait`]).
+    pub deduplicated: bool,
     /// The HTTP response to send.
     pub response: http::Response<Bytes>,
 }
@@ -46,6 +52,7 @@ pub struct Engine {
     router: Router<()>,
     clock: Clock,
     handlers_may_block: bool,
+    dedup: Option<Dedup>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -54,6 +61,7 @@ impl std::fmt::Debug for Engine {
             .field("config", &self.config)
             .field("router", &self.router)
             .field("handlers_may_block", &self.handlers_may_block)
+            .field("dedup", &self.dedup)
             .finish_non_exhaustive()
     }
 }
@@ -65,7 +73,8 @@ fn system_now() -> u64 {
 }
 
 impl Engine {
-    /// An engine for one account.
+    /// An engine for one account, remembering replies for retries in a
+    /// [`crate::dedup::MemoryDedupStore`] ([`Dedup::in_memory`]).
     ///
     /// # Errors
     /// [`ErrorKind::Config`] when the mode needs an EncodingAESKey that is missing, when a
@@ -82,7 +91,28 @@ impl Engine {
             router,
             clock: Arc::new(system_now),
             handlers_may_block: true,
+            dedup: Some(Dedup::in_memory()),
         })
+    }
+
+    /// Replaces the retry and replay settings (store, wait, keys, nonce check); see
+    /// [`crate::dedup`].
+    #[must_use]
+    pub fn with_dedup(mut self, dedup: Dedup) -> Self {
+        self.dedup = Some(dedup);
+        self
+    }
+
+    /// Runs the handlers for every delivery, retries included, and keeps no store.
+    #[must_use]
+    pub fn without_dedup(mut self) -> Self {
+        self.dedup = None;
+        self
+    }
+
+    /// The retry and replay settings, unless turned off.
+    pub fn dedup(&self) -> Option<&Dedup> {
+        self.dedup.as_ref()
     }
 
     /// Declares that every handler returns quickly without blocking (no network or disk I/O,
@@ -186,28 +216,118 @@ impl Engine {
                 response: echo_response(echostr.clone()),
                 received: Received::Echostr(echostr),
                 reply: None,
+                deduplicated: false,
             }),
             Received::Message(message) => {
                 let (reply, response) = self.respond(&message)?;
                 Ok(Handled {
                     received: Received::Message(message),
-                    reply: Some(reply),
+                    deduplicated: reply.is_none(),
+                    reply,
                     response,
                 })
             }
         }
     }
 
-    /// Dispatches a received message and builds the 200 response with the rendered reply.
-    fn respond(&self, message: &Request) -> Result<(Reply, http::Response<Bytes>), Error> {
-        let reply = self.router.dispatch(message);
-        let response = if reply.is_empty() {
-            ok_response("text/plain; charset=utf-8", Bytes::from_static(b"success"))
-        } else {
-            let body = self.render(message, &reply)?;
-            ok_response("application/xml; charset=utf-8", Bytes::from(body))
+    /// Dispatches a received message, or answers a retry from the dedup store, and builds the
+    /// 200 response. The reply is `None` when the handlers did not run.
+    fn respond(&self, message: &Request) -> Result<(Option<Reply>, http::Response<Bytes>), Error> {
+        let keyed = self.dedup.as_ref().and_then(|dedup| {
+            let key = dedup.key(message, self.config.receive_id.is_wecom())?;
+            Some((dedup.store(), dedup.wait(), key))
+        });
+        let Some((store, wait, key)) = keyed else {
+            let reply = self.dispatch(message);
+            let response = if reply.is_empty() {
+                success_response()
+            } else {
+                let body = self.render(message, &reply)?;
+                ok_response("application/xml; charset=utf-8", Bytes::from(body))
+            };
+            return Ok((Some(reply), response));
         };
-        Ok((reply, response))
+        let now = self.now();
+        match store.claim(&key, now, wait) {
+            Claim::First => {
+                // Released unless completed: a failure below lets a retry run the handlers.
+                let claim = ClaimGuard { store, key: &key };
+                let reply = self.dispatch(message);
+                let plain = if reply.is_empty() {
+                    Bytes::from_static(SUCCESS)
+                } else {
+                    let head = message.head();
+                    Bytes::from(reply.to_xml(&head.from_user_name, &head.to_user_name, now))
+                };
+                let response = self.plain_response(message, &plain, now, &mut rand::rng())?;
+                std::mem::forget(claim);
+                store.complete(&key, plain, now);
+                Ok((Some(reply), response))
+            }
+            Claim::Done(plain) => {
+                tracing::debug!(kind = ?message.kind(), "retry answered with the cached reply");
+                let response = self.plain_response(message, &plain, now, &mut rand::rng())?;
+                Ok((None, response))
+            }
+            Claim::Busy => {
+                tracing::warn!(
+                    kind = ?message.kind(),
+                    wait_ms = wait.as_millis() as u64,
+                    "retry arrived while the first delivery was still running; answered success"
+                );
+                Ok((None, success_response()))
+            }
+        }
+    }
+
+    /// Runs the handlers; a handler that panics is logged and answered with `success`, so
+    /// WeChat shows the user nothing broken and the next request is served.
+    fn dispatch(&self, message: &Request) -> Reply {
+        let run = std::panic::AssertUnwindSafe(|| self.router.dispatch(message));
+        std::panic::catch_unwind(run).unwrap_or_else(|_| {
+            // The panic message itself went to the panic hook (stderr by default); it is not
+            // logged here because a handler may have put message content into it.
+            tracing::error!(kind = ?message.kind(), "handler panicked; answered success");
+            Reply::Empty
+        })
+    }
+
+    /// The response for a plaintext response body (`success` or reply XML): as it is for a
+    /// plaintext request, encrypted afresh (new random bytes, nonce and `TimeStamp`) for an
+    /// encrypted one.
+    fn plain_response<R: rand::Rng + ?Sized>(
+        &self,
+        message: &Request,
+        plain: &Bytes,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<http::Response<Bytes>, Error> {
+        if plain.as_ref() == SUCCESS {
+            return Ok(success_response());
+        }
+        if !message.is_encrypted() {
+            return Ok(ok_response("application/xml; charset=utf-8", plain.clone()));
+        }
+        let xml = std::str::from_utf8(plain).map_err(|_| {
+            Error::with_detail(
+                ErrorKind::Config,
+                "dedup store returned a body that is not UTF-8",
+            )
+        })?;
+        let crypt = self
+            .crypt
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::Config))?;
+        let mut nonce = itoa::Buffer::new();
+        let nonce = nonce.format(rng.next_u32());
+        let mut random = [0u8; 16];
+        rng.fill_bytes(&mut random);
+        let ciphertext = crypt.encrypt_framed(&random, xml.len(), |out| out.push_str(xml));
+        let body = seal_envelope(&self.config.token, &ciphertext, now, nonce);
+        Ok(ok_response(
+            "application/xml; charset=utf-8",
+            Bytes::from(body),
+        ))
     }
 
     /// Verifies and opens a callback without dispatching it.
@@ -286,6 +406,7 @@ impl Engine {
         let document = Document::from_bytes(body.clone())?;
         if !encrypted {
             self.check_timestamp(timestamp)?;
+            self.check_nonce(timestamp, nonce, body)?;
             return Request::from_document(document, query, false);
         }
         let encrypt = document
@@ -297,6 +418,7 @@ impl Engine {
         let msg_signature = required(query.msg_signature(), "msg_signature")?;
         verify_msg_signature(&self.config.token, timestamp, nonce, encrypt, msg_signature)?;
         self.check_timestamp(timestamp)?;
+        self.check_nonce(timestamp, nonce, body)?;
         let crypt = self
             .crypt
             .as_ref()
@@ -308,6 +430,31 @@ impl Engine {
 
     fn check_timestamp(&self, timestamp: &str) -> Result<u64, Error> {
         check_timestamp(timestamp, self.now(), self.config.timestamp_tolerance_s)
+    }
+
+    /// With [`Dedup::reject_nonce_replays`]: refuses a signed `timestamp` + `nonce` seen
+    /// before with another body.
+    fn check_nonce(&self, timestamp: &str, nonce: &str, body: &[u8]) -> Result<(), Error> {
+        let Some(dedup) = self.dedup.as_ref().filter(|d| d.rejects_nonce_replays()) else {
+            return Ok(());
+        };
+        let window_s = self
+            .config
+            .timestamp_tolerance_s
+            .map_or(NONCE_WINDOW_WITHOUT_TOLERANCE_S, |t| {
+                t.saturating_mul(2).max(1)
+            });
+        let digest = crate::dedup::digest(&[body]);
+        match dedup
+            .store()
+            .check_nonce(timestamp, nonce, &digest, self.now(), window_s)
+        {
+            NonceCheck::OtherBody => Err(Error::with_detail(
+                ErrorKind::Replay,
+                "timestamp and nonce already used with another body",
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Renders `reply` for `request`: `success` for the empty reply, the reply XML for a
@@ -376,6 +523,27 @@ pub fn internal_error() -> http::Response<Bytes> {
     );
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     response
+}
+
+/// How long a nonce is remembered when no timestamp window is configured: 10 minutes.
+const NONCE_WINDOW_WITHOUT_TOLERANCE_S: u64 = 600;
+
+const SUCCESS: &[u8] = b"success";
+
+/// Releases a dedup claim when dropped; forgotten once the claim is completed.
+struct ClaimGuard<'a> {
+    store: &'a dyn DedupStore,
+    key: &'a str,
+}
+
+impl Drop for ClaimGuard<'_> {
+    fn drop(&mut self) {
+        self.store.release(self.key);
+    }
+}
+
+fn success_response() -> http::Response<Bytes> {
+    ok_response("text/plain; charset=utf-8", Bytes::from_static(SUCCESS))
 }
 
 fn required<'a>(value: Option<&'a str>, name: &'static str) -> Result<&'a str, Error> {

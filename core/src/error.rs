@@ -35,6 +35,9 @@ pub enum ErrorKind {
     ReceiveId,
     /// The body is larger than the configured maximum (HTTP 413).
     TooLarge,
+    /// A signed `timestamp` + `nonce` seen before with a different body, inside the window
+    /// (HTTP 401); only with [`crate::dedup::Dedup::reject_nonce_replays`].
+    Replay,
     /// A method other than GET or POST (HTTP 405).
     MethodNotAllowed,
     /// The body did not arrive within the configured read timeout (HTTP 408).
@@ -52,7 +55,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::InvalidSignature,
         Self::Timestamp,
         Self::Xml,
@@ -61,6 +64,7 @@ impl ErrorKind {
         Self::Buffer,
         Self::ReceiveId,
         Self::TooLarge,
+        Self::Replay,
         Self::MethodNotAllowed,
         Self::RequestTimeout,
         Self::BadRequest,
@@ -81,6 +85,7 @@ impl ErrorKind {
             Self::Base64 => -40010,
             Self::InvalidReply => -40011,
             Self::Timestamp
+            | Self::Replay
             | Self::TooLarge
             | Self::MethodNotAllowed
             | Self::RequestTimeout
@@ -92,7 +97,7 @@ impl ErrorKind {
     /// The HTTP status the engine answers with for this kind.
     pub const fn status(self) -> StatusCode {
         match self {
-            Self::InvalidSignature | Self::Timestamp => StatusCode::UNAUTHORIZED,
+            Self::InvalidSignature | Self::Timestamp | Self::Replay => StatusCode::UNAUTHORIZED,
             Self::ReceiveId => StatusCode::FORBIDDEN,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -107,7 +112,7 @@ impl ErrorKind {
     }
 
     /// The error class of the fixture format (`../shared/fixture-format.md`): `signature`,
-    /// `timestamp`, `decrypt`, `appid`, `xml`, `too_large`, `bad_request`, or `config` /
+    /// `timestamp`, `decrypt`, `appid`, `xml`, `too_large`, `bad_request`, `replay`, or `config` /
     /// `reply` for the kinds a request cannot cause.
     pub const fn class(self) -> &'static str {
         match self {
@@ -117,6 +122,7 @@ impl ErrorKind {
             Self::Base64 | Self::Decrypt | Self::Buffer => "decrypt",
             Self::ReceiveId => "appid",
             Self::TooLarge => "too_large",
+            Self::Replay => "replay",
             Self::MethodNotAllowed | Self::RequestTimeout | Self::BadRequest => "bad_request",
             Self::InvalidAesKey | Self::Config => "config",
             Self::InvalidReply => "reply",
@@ -133,6 +139,7 @@ impl ErrorKind {
             Self::Buffer => "illegal decrypted buffer",
             Self::ReceiveId => "receive id (appid / corpid) mismatch",
             Self::TooLarge => "body too large",
+            Self::Replay => "nonce replayed with another body",
             Self::MethodNotAllowed => "method not allowed",
             Self::RequestTimeout => "body not received in time",
             Self::BadRequest => "bad request",
@@ -263,6 +270,7 @@ mod tests {
             "bad_request",
             "config",
             "decrypt",
+            "replay",
             "reply",
             "signature",
             "timestamp",

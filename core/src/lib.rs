@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod crypto;
+pub mod dedup;
 pub mod engine;
 pub mod error;
 pub mod message;
@@ -23,6 +24,8 @@ pub use config::{
 };
 #[doc(inline)]
 pub use crypto::{EncryptedReply, MsgCrypt};
+#[doc(inline)]
+pub use dedup::{Dedup, DedupStore, MemoryDedupStore};
 #[doc(inline)]
 pub use engine::{Engine, Handled, Received};
 #[doc(inline)]

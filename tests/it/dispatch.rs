@@ -37,26 +37,8 @@ fn xml(msg_type: &str, inner: &str) -> String {
 
 /// A request as WeChat would send it: plaintext, or encrypted (safe / compatible).
 fn request(engine: &Engine, body: &str, encrypt: bool) -> http::Request<Bytes> {
-    let (ts, nonce) = (NOW.to_string(), "77".to_owned());
-    let signature = compute_hex(&[TOKEN, &ts, &nonce]);
-    if !encrypt {
-        let uri =
-            format!("/wechat?signature={signature}&timestamp={ts}&nonce={nonce}&openid=o_user");
-        return http::Request::post(uri)
-            .body(Bytes::from(body.to_owned()))
-            .unwrap();
-    }
-    let encrypted = engine.crypt().unwrap().encrypt_with_random(body, &[9; 16]);
-    let msg_signature = compute_hex(&[TOKEN, &ts, &nonce, &encrypted]);
-    let uri = format!(
-        "/wechat?signature={signature}&timestamp={ts}&nonce={nonce}&openid=o_user&encrypt_type=aes&msg_signature={msg_signature}"
-    );
-    let envelope = format!(
-        "<xml><ToUserName><![CDATA[gh_acct]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
-    );
-    http::Request::post(uri)
-        .body(Bytes::from(envelope))
-        .unwrap()
+    let crypt = engine.crypt().filter(|_| encrypt);
+    crate::signed_post(TOKEN, NOW, "77", body, crypt, &[9; 16])
 }
 
 /// Opens a response body as WeChat would: decrypting and checking `MsgSignature` if encrypted.

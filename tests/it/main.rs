@@ -6,9 +6,46 @@ mod crypto;
 mod dispatch;
 mod fixtures;
 mod reply;
+mod retries;
 mod signature;
 
+use bytes::Bytes;
 use serde_json::Value;
+use wechat_callback::MsgCrypt;
+use wechat_callback::signature::compute_hex;
+
+/// A POST as WeChat sends it to `/wechat`, signed with `token` at `timestamp` / `nonce`:
+/// plaintext, or with `crypt` the body encrypted with `random` into an `Encrypt` envelope
+/// (`encrypt_type=aes` and `msg_signature` in the query, `ToUserName` `gh_acct`).
+pub(crate) fn signed_post(
+    token: &str,
+    timestamp: u64,
+    nonce: &str,
+    body: &str,
+    crypt: Option<&MsgCrypt>,
+    random: &[u8; 16],
+) -> http::Request<Bytes> {
+    let ts = timestamp.to_string();
+    let signature = compute_hex(&[token, &ts, nonce]);
+    let Some(crypt) = crypt else {
+        let uri =
+            format!("/wechat?signature={signature}&timestamp={ts}&nonce={nonce}&openid=o_user");
+        return http::Request::post(uri)
+            .body(Bytes::from(body.to_owned()))
+            .unwrap();
+    };
+    let encrypted = crypt.encrypt_with_random(body, random);
+    let msg_signature = compute_hex(&[token, &ts, nonce, &encrypted]);
+    let uri = format!(
+        "/wechat?signature={signature}&timestamp={ts}&nonce={nonce}&openid=o_user&encrypt_type=aes&msg_signature={msg_signature}"
+    );
+    let envelope = format!(
+        "<xml><ToUserName><![CDATA[gh_acct]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+    );
+    http::Request::post(uri)
+        .body(Bytes::from(envelope))
+        .unwrap()
+}
 
 /// The published vectors (`fixtures/crypto/_vectors.json`, copied from `shared/vectors`).
 pub(crate) fn vector(id: &str) -> Value {

@@ -67,7 +67,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let router = Router::new().on_text(|text: &Text| Reply::text(text.content.clone()));
     let now = args.timestamp;
-    let engine = Engine::new(config, router)?.with_clock(move || now);
+    // The corpus repeats its messages every round: without this every round after the
+    // first would be answered from the dedup store (wechatpy keeps none).
+    let engine = Engine::new(config, router)?
+        .with_clock(move || now)
+        .without_dedup();
 
     let file = std::io::BufReader::new(std::fs::File::open(&args.requests)?);
     let mut wires = Vec::new();

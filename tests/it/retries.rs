@@ -1,0 +1,442 @@
+//! Retries without double work: WeChat's retries of a handled message get the first reply
+//! again without running the handlers, concurrent retries wait for the first, replayed nonces
+//! with another body are refused, and a panicking handler costs nothing but its own reply.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::StatusCode;
+use wechat_callback::dedup::{Dedup, MemoryDedupStore};
+use wechat_callback::{
+    Config, EncodingAesKey, EncryptedReply, Engine, ErrorKind, Kind, Mode, Reply, Request, Router,
+    Text, Token,
+};
+
+const TOKEN: &str = "retryToken";
+const KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
+const APPID: &str = "wx49f0ab532d5d035a";
+const CORPID: &str = "ww0123456789abcdef";
+const NOW: u64 = 1_700_000_000;
+
+fn config(mode: Mode) -> Config {
+    let config = Config::official_account(Token::new(TOKEN).unwrap(), APPID);
+    match mode {
+        Mode::Plain => config,
+        _ => config
+            .encoding_aes_key(EncodingAesKey::new(KEY).unwrap())
+            .mode(mode),
+    }
+    .timestamp_tolerance_secs(300)
+}
+
+/// A router whose text handler counts its runs and answers `run #n: content`, so a reply
+/// tells which run made it; it sleeps for `sleep_ms` first.
+fn counting(runs: &Arc<AtomicUsize>, sleep_ms: u64) -> Router {
+    let runs = Arc::clone(runs);
+    Router::new().on_text(move |text: &Text| {
+        std::thread::sleep(Duration::from_millis(sleep_ms));
+        let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
+        assert!(text.content != "panic", "handler panicked on purpose");
+        Reply::text(format!("run #{n}: {}", text.content))
+    })
+}
+
+fn text(msg_id: u64, content: &str) -> String {
+    format!(
+        "<xml><ToUserName><![CDATA[gh_acct]]></ToUserName><FromUserName><![CDATA[o_user]]></FromUserName>\
+         <CreateTime>{NOW}</CreateTime><MsgType><![CDATA[text]]></MsgType>\
+         <Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
+}
+
+/// One delivery of `body`, signed with its own nonce and (when encrypted) random bytes, as
+/// each of WeChat's attempts is.
+fn deliver(engine: &Engine, body: &str, attempt: u8) -> http::Response<Bytes> {
+    let nonce = format!("{}", 1000 + u32::from(attempt));
+    engine.handle(crate::signed_post(
+        TOKEN,
+        NOW,
+        &nonce,
+        body,
+        engine
+            .crypt()
+            .filter(|_| engine.config().current_mode() != Mode::Plain),
+        &[attempt; 16],
+    ))
+}
+
+/// The reply XML of a response, after checking the envelope's signature and decrypting it
+/// when the engine encrypts.
+fn opened(engine: &Engine, response: &http::Response<Bytes>) -> String {
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = std::str::from_utf8(response.body()).unwrap();
+    match engine.crypt() {
+        Some(crypt) if engine.config().current_mode() != Mode::Plain => {
+            EncryptedReply::from_xml(body)
+                .unwrap()
+                .open(crypt, &Token::new(TOKEN).unwrap())
+                .unwrap()
+        }
+        _ => body.to_owned(),
+    }
+}
+
+#[test]
+fn a_retry_gets_the_first_reply_without_running_the_handler() {
+    for mode in [Mode::Plain, Mode::Compatible, Mode::Safe] {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let engine = Engine::new(config(mode), counting(&runs, 0))
+            .unwrap()
+            .with_clock(|| NOW);
+        let body = text(6_054_768_590_064_713_729, "coupon please");
+        let first = deliver(&engine, &body, 1);
+        let first_xml = opened(&engine, &first);
+        assert!(first_xml.contains("run #1: coupon please"), "{first_xml}");
+        for attempt in 2..=4 {
+            let retry = deliver(&engine, &body, attempt);
+            assert_eq!(
+                opened(&engine, &retry),
+                first_xml,
+                "{mode:?} attempt {attempt}"
+            );
+            if mode == Mode::Plain {
+                assert_eq!(retry.body(), first.body());
+            } else {
+                // Re-encrypted: fresh random bytes and nonce, the same plaintext.
+                assert_ne!(retry.body(), first.body(), "{mode:?}");
+            }
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "{mode:?}");
+        // Another MsgId is another message.
+        let other = deliver(&engine, &text(6_054_768_590_064_713_730, "again"), 5);
+        assert!(opened(&engine, &other).contains("run #2: again"));
+    }
+}
+
+#[test]
+fn process_says_when_the_handlers_did_not_run() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let engine = Engine::new(config(Mode::Safe), counting(&runs, 0))
+        .unwrap()
+        .with_clock(|| NOW);
+    let body = text(77, "x");
+    let request =
+        |nonce: &str| crate::signed_post(TOKEN, NOW, nonce, &body, engine.crypt(), &[3; 16]);
+    let first = engine.process(&request("1")).unwrap();
+    assert!(!first.deduplicated);
+    assert_eq!(first.reply, Some(Reply::text("run #1: x")));
+    let retry = engine.process(&request("2")).unwrap();
+    assert!(retry.deduplicated);
+    assert_eq!(retry.reply, None);
+    assert_eq!(
+        opened(&engine, &retry.response),
+        opened(&engine, &first.response)
+    );
+}
+
+#[test]
+fn without_dedup_every_delivery_runs() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let engine = Engine::new(config(Mode::Plain), counting(&runs, 0))
+        .unwrap()
+        .with_clock(|| NOW)
+        .without_dedup();
+    let body = text(5, "twice");
+    assert!(opened(&engine, &deliver(&engine, &body, 1)).contains("run #1"));
+    assert!(opened(&engine, &deliver(&engine, &body, 2)).contains("run #2"));
+    assert!(engine.dedup().is_none());
+}
+
+#[test]
+fn a_retry_during_the_first_run_waits_for_its_reply() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let engine = Arc::new(
+        Engine::new(config(Mode::Safe), counting(&runs, 300))
+            .unwrap()
+            .with_clock(|| NOW),
+    );
+    let body = text(99, "slow");
+    let threads: Vec<_> = (1..=3u8)
+        .map(|attempt| {
+            let (engine, body) = (Arc::clone(&engine), body.clone());
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(50 * u64::from(attempt)));
+                opened(&engine, &deliver(&engine, &body, attempt))
+            })
+        })
+        .collect();
+    let replies: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert!(replies[0].contains("run #1: slow"), "{}", replies[0]);
+    assert!(replies.iter().all(|r| *r == replies[0]), "{replies:?}");
+}
+
+#[test]
+fn a_retry_that_waits_too_long_gets_success() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let engine = Arc::new(
+        Engine::new(config(Mode::Plain), counting(&runs, 600))
+            .unwrap()
+            .with_clock(|| NOW)
+            .with_dedup(Dedup::in_memory().retry_wait(Duration::from_millis(50))),
+    );
+    let body = text(100, "very slow");
+    let first = {
+        let (engine, body) = (Arc::clone(&engine), body.clone());
+        std::thread::spawn(move || opened(&engine, &deliver(&engine, &body, 1)))
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    let retry = deliver(&engine, &body, 2);
+    assert_eq!(retry.status(), StatusCode::OK);
+    assert_eq!(retry.body().as_ref(), b"success");
+    assert!(first.join().unwrap().contains("run #1"));
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    // Once the first has finished, a later retry gets its reply.
+    assert!(opened(&engine, &deliver(&engine, &body, 3)).contains("run #1"));
+}
+
+fn event(from: &str, create_time: u64, event: &str, inner: &str) -> String {
+    format!(
+        "<xml><ToUserName><![CDATA[gh_acct]]></ToUserName><FromUserName><![CDATA[{from}]]></FromUserName>\
+         <CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>\
+         <Event><![CDATA[{event}]]></Event>{inner}</xml>"
+    )
+}
+
+fn counting_everything(runs: &Arc<AtomicUsize>) -> Router {
+    let runs = Arc::clone(runs);
+    Router::new().fallback(move |_: &Request| {
+        let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
+        Reply::text(format!("run #{n}"))
+    })
+}
+
+#[test]
+fn events_are_keyed_by_sender_time_event_and_key() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let engine = Engine::new(config(Mode::Plain), counting_everything(&runs))
+        .unwrap()
+        .with_clock(|| NOW);
+    let click = |key: &str| {
+        event(
+            "o_user",
+            NOW,
+            "CLICK",
+            &format!("<EventKey>{key}</EventKey>"),
+        )
+    };
+    assert!(opened(&engine, &deliver(&engine, &click("A"), 1)).contains("run #1"));
+    assert!(opened(&engine, &deliver(&engine, &click("A"), 2)).contains("run #1"));
+    // Same second, another button: another event.
+    assert!(opened(&engine, &deliver(&engine, &click("B"), 3)).contains("run #2"));
+    // Another second, or another user: another event.
+    let later = event("o_user", NOW - 1, "CLICK", "<EventKey>A</EventKey>");
+    assert!(opened(&engine, &deliver(&engine, &later, 4)).contains("run #3"));
+    let other = event("o_other", NOW, "CLICK", "<EventKey>A</EventKey>");
+    assert!(opened(&engine, &deliver(&engine, &other, 5)).contains("run #4"));
+    // Without FromUserName and CreateTime nothing tells deliveries apart: no dedup.
+    let bare = "<xml><MsgType>event</MsgType><Event>subscribe</Event></xml>";
+    assert!(opened(&engine, &deliver(&engine, bare, 6)).contains("run #5"));
+    assert!(opened(&engine, &deliver(&engine, bare, 7)).contains("run #6"));
+}
+
+fn wecom_engine(runs: &Arc<AtomicUsize>) -> Engine {
+    let config = Config::wecom(
+        Token::new(TOKEN).unwrap(),
+        EncodingAesKey::new(KEY).unwrap(),
+        CORPID,
+    );
+    Engine::new(config, counting_everything(runs))
+        .unwrap()
+        .with_clock(|| NOW)
+}
+
+fn change_contact(user: &str) -> String {
+    event(
+        "sys",
+        NOW,
+        "change_contact",
+        &format!("<ChangeType>update_user</ChangeType><UserID>{user}</UserID>"),
+    )
+}
+
+/// WeCom's `sys` sender sends many `change_contact` events a second: the default key adds the
+/// message digest there, so distinct events all run and a true retry does not.
+#[test]
+fn wecom_system_events_in_one_second_all_run() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let engine = wecom_engine(&runs);
+    let send = |body: &str, attempt: u8| {
+        let crypt = engine.crypt();
+        let nonce = attempt.to_string();
+        opened_wecom(
+            &engine,
+            &engine.handle(crate::signed_post(
+                TOKEN,
+                NOW,
+                &nonce,
+                body,
+                crypt,
+                &[attempt; 16],
+            )),
+        )
+    };
+    assert!(send(&change_contact("zhangsan"), 1).contains("run #1"));
+    assert!(send(&change_contact("lisi"), 2).contains("run #2"));
+    assert!(
+        send(&change_contact("zhangsan"), 3).contains("run #1"),
+        "a retry"
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+}
+
+fn opened_wecom(engine: &Engine, response: &http::Response<Bytes>) -> String {
+    assert_eq!(response.status(), StatusCode::OK);
+    EncryptedReply::from_xml(std::str::from_utf8(response.body()).unwrap())
+        .unwrap()
+        .open(engine.crypt().unwrap(), &Token::new(TOKEN).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn key_functions_can_be_replaced_per_kind() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    // A coarse key for clicks (sender only), and none at all for text messages.
+    let dedup = Dedup::in_memory()
+        .key_for(Kind::EventClick, |r: &Request| {
+            Some(format!("click|{}", r.head().from_user_name))
+        })
+        .key_for(Kind::Text, |_: &Request| None);
+    let engine = Engine::new(config(Mode::Plain), counting_everything(&runs))
+        .unwrap()
+        .with_clock(|| NOW)
+        .with_dedup(dedup);
+    let click = |key: &str| {
+        event(
+            "o_user",
+            NOW,
+            "CLICK",
+            &format!("<EventKey>{key}</EventKey>"),
+        )
+    };
+    assert!(opened(&engine, &deliver(&engine, &click("A"), 1)).contains("run #1"));
+    assert!(opened(&engine, &deliver(&engine, &click("B"), 2)).contains("run #1"));
+    let body = text(1, "t");
+    assert!(opened(&engine, &deliver(&engine, &body, 3)).contains("run #2"));
+    assert!(opened(&engine, &deliver(&engine, &body, 4)).contains("run #3"));
+    assert!(format!("{:?}", engine.dedup().unwrap()).contains("EventClick"));
+}
+
+#[test]
+fn a_replayed_nonce_with_another_body_is_refused() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let engine = Engine::new(config(Mode::Plain), counting(&runs, 0))
+        .unwrap()
+        .with_clock(|| NOW)
+        .with_dedup(Dedup::in_memory().reject_nonce_replays());
+    let first = text(1, "pay 1");
+    assert!(opened(&engine, &deliver(&engine, &first, 1)).contains("run #1: pay 1"));
+    // The same signed query and body again: a retry, answered as before.
+    assert!(opened(&engine, &deliver(&engine, &first, 1)).contains("run #1: pay 1"));
+    // The same signed query with another body: `signature` does not cover a plaintext body,
+    // so this is someone reusing a captured signature.
+    let forged = deliver(&engine, &text(2, "pay 1000"), 1);
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    let error = engine
+        .process(&crate::signed_post(
+            TOKEN,
+            NOW,
+            "1001",
+            &text(3, "x"),
+            None,
+            &[0; 16],
+        ))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Replay);
+    assert_eq!(error.kind().class(), "replay");
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    // A fresh nonce is a fresh request.
+    assert!(opened(&engine, &deliver(&engine, &text(2, "pay 2"), 9)).contains("run #2"));
+
+    // Off by default: the same forged request goes through.
+    let lax = Engine::new(config(Mode::Plain), counting(&runs, 0))
+        .unwrap()
+        .with_clock(|| NOW);
+    assert!(!lax.dedup().unwrap().rejects_nonce_replays());
+    assert_eq!(deliver(&lax, &first, 1).status(), StatusCode::OK);
+    assert_eq!(
+        deliver(&lax, &text(2, "pay 1000"), 1).status(),
+        StatusCode::OK
+    );
+}
+
+#[test]
+fn a_panicking_handler_is_answered_success_and_not_rerun() {
+    for nonblocking in [false, true] {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let mut engine = Engine::new(config(Mode::Safe), counting(&runs, 0))
+            .unwrap()
+            .with_clock(|| NOW);
+        if nonblocking {
+            engine = engine.nonblocking_handlers();
+        }
+        let boom = text(1, "panic");
+        for attempt in 1..=2 {
+            let response = deliver(&engine, &boom, attempt);
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(response.body().as_ref(), b"success");
+        }
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            1,
+            "the retry did not run it again"
+        );
+        let next = deliver(&engine, &text(2, "fine"), 3);
+        assert!(opened(&engine, &next).contains("run #2: fine"));
+    }
+}
+
+#[test]
+fn a_shared_store_serves_several_engines() {
+    // Two processes behind one load balancer share a store; here two engines share one.
+    struct Shared(Arc<MemoryDedupStore>);
+    impl wechat_callback::DedupStore for Shared {
+        fn claim(&self, key: &str, now: u64, wait: Duration) -> wechat_callback::dedup::Claim {
+            self.0.claim(key, now, wait)
+        }
+        fn complete(&self, key: &str, body: Bytes, now: u64) {
+            self.0.complete(key, body, now);
+        }
+        fn release(&self, key: &str) {
+            self.0.release(key);
+        }
+        fn check_nonce(
+            &self,
+            timestamp: &str,
+            nonce: &str,
+            digest: &[u8; 20],
+            now: u64,
+            window_s: u64,
+        ) -> wechat_callback::dedup::NonceCheck {
+            self.0.check_nonce(timestamp, nonce, digest, now, window_s)
+        }
+    }
+    let store = Arc::new(MemoryDedupStore::default());
+    let runs = Arc::new(AtomicUsize::new(0));
+    let engines: Vec<Engine> = (0..2)
+        .map(|_| {
+            Engine::new(config(Mode::Safe), counting(&runs, 0))
+                .unwrap()
+                .with_clock(|| NOW)
+                .with_dedup(Dedup::new(Shared(Arc::clone(&store))))
+        })
+        .collect();
+    let body = text(4242, "once");
+    let a = opened(&engines[0], &deliver(&engines[0], &body, 1));
+    let b = opened(&engines[1], &deliver(&engines[1], &body, 2));
+    assert_eq!(a, b);
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(store.len(), 1);
+}
