@@ -3,6 +3,9 @@
 //! AES work and nothing else), and a size sweep. `cargo bench -p wechat-callback`.
 
 mod corpus;
+#[allow(dead_code)]
+#[path = "../../tests/hostile/cases.rs"]
+mod hostile_cases;
 
 use std::hint::black_box;
 
@@ -158,5 +161,27 @@ fn sizes(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, stages, crypto_floor, handle, sizes);
+/// Refusing hostile bodies (`tests/hostile/cases.rs`): the cost must not grow with the body
+/// beyond a linear scan, and most are refused within the first bytes.
+fn hostile(c: &mut Criterion) {
+    let mut group = c.benchmark_group("hostile");
+    let engine = corpus::engine(Mode::Safe);
+    for case in hostile_cases::all() {
+        let body = bytes::Bytes::from(case.body);
+        let request = || {
+            http::Request::post("/wechat?timestamp=1&nonce=1&encrypt_type=aes&msg_signature=0")
+                .body(body.clone())
+                .unwrap()
+        };
+        let error = engine.process(&request()).unwrap_err();
+        assert_eq!(error.kind().class(), case.class, "{}", case.name);
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_function(case.name, |b| {
+            b.iter_batched(request, |r| engine.handle(r), BatchSize::SmallInput)
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, stages, crypto_floor, handle, sizes, hostile);
 criterion_main!(benches);

@@ -9,9 +9,11 @@
 //! so a parse costs one allocation for the element array.
 //!
 //! Accepted: the XML declaration (first), comments, CDATA, the five predefined entities,
-//! character references, attributes (read past, not kept), whitespace between elements.
+//! character references, up to [`MAX_ATTRIBUTES`] attributes an element (read past, not kept),
+//! whitespace between elements.
 //! Refused: DOCTYPE (so no entity declarations, no expansion, no external entities),
-//! processing instructions, undefined entities, nesting deeper than [`MAX_DEPTH`], more than
+//! processing instructions, undefined entities, nesting deeper than [`MAX_DEPTH`], more
+//! attributes than [`MAX_ATTRIBUTES`] on one element, more than [`MAX_ELEMENTS`] elements, more than
 //! one root, a root other than `xml`, mismatched or unclosed tags, text outside the root, and
 //! any other malformed markup. The scanner never recurses and never looks back, so its time
 //! is linear in the input and its memory bounded by it.
@@ -26,6 +28,17 @@ use crate::error::{Error, ErrorKind};
 
 /// Deepest element nesting accepted, the root counting as 1. Real callbacks nest at most 5.
 pub const MAX_DEPTH: usize = 32;
+
+/// Most attributes accepted on one element. WeChat's bodies carry none; a few are read past
+/// for tolerance, thousands are an attack.
+pub const MAX_ATTRIBUTES: usize = 16;
+
+/// Most elements accepted in one body (32 bytes of bookkeeping each, so at most 320 KB). Real
+/// callbacks carry tens; long lists (WeCom's) hundreds.
+pub const MAX_ELEMENTS: usize = 10_000;
+
+/// Elements the scanner makes room for before it starts; more grow the array as they come.
+const PREALLOCATED_ELEMENTS: usize = 128;
 
 /// No element (end of a sibling chain, or no children).
 const NONE: u32 = u32::MAX;
@@ -338,12 +351,13 @@ impl<'s> Scanner<'s> {
     fn new(src: &'s str) -> Self {
         let bytes = src.as_bytes();
         // Every element has a start tag, and all but empty ones an end tag: half the `<`s
-        // (plus one) is enough for ordinary bodies, and the vector grows for the rest.
+        // (plus one) is enough for ordinary bodies, and the vector grows for the rest. The
+        // estimate is capped, so a body of empty tags cannot reserve eight times its size.
         let tags = memchr::memchr_iter(b'<', bytes).count();
         Self {
             src,
             bytes,
-            nodes: Vec::with_capacity(tags / 2 + 1),
+            nodes: Vec::with_capacity((tags / 2 + 1).min(PREALLOCATED_ELEMENTS)),
             decoded: String::new(),
             stack: [Open {
                 node: NONE,
@@ -458,6 +472,7 @@ impl<'s> Scanner<'s> {
         let name_start = lt + 1;
         let name_end = self.name_end(name_start)?;
         let mut pos = name_end;
+        let mut attributes = 0;
         let empty = loop {
             let after_space = self.skip_space(pos);
             match self.bytes.get(after_space) {
@@ -469,7 +484,13 @@ impl<'s> Scanner<'s> {
                     pos = after_space + 2;
                     break true;
                 }
-                Some(_) if after_space > pos => pos = self.attribute(after_space)?,
+                Some(_) if after_space > pos => {
+                    attributes += 1;
+                    if attributes > MAX_ATTRIBUTES {
+                        return Err(malformed(after_space, "too many attributes"));
+                    }
+                    pos = self.attribute(after_space)?;
+                }
                 _ => return Err(malformed(after_space, "malformed start tag")),
             }
         };
@@ -523,6 +544,9 @@ impl<'s> Scanner<'s> {
         }
         if self.depth >= MAX_DEPTH {
             return Err(malformed(lt, "elements nested too deep"));
+        }
+        if self.nodes.len() >= MAX_ELEMENTS {
+            return Err(malformed(lt, "too many elements"));
         }
         // Offsets fit in u32: `Document::from_shared` refuses larger inputs.
         let index = self.nodes.len() as u32;
@@ -825,7 +849,7 @@ mod tests {
 
     #[test]
     fn interleaved_mixed_content_costs_linear_memory() {
-        let n = 20_000;
+        let n = 9_000; // under MAX_ELEMENTS
         let body = format!("<xml><P>{}</P></xml>", "&amp;<C>&lt;</C>".repeat(n));
         let doc = parse(&body).unwrap();
         assert_eq!(doc.child_text("P").map(str::len), Some(n));
@@ -834,6 +858,18 @@ mod tests {
         // Each decoded text is stored about once: 2n here, not the n²/2 of copying the
         // parent's text along at every child.
         assert!(doc.decoded.len() < 3 * n, "{}", doc.decoded.len());
+    }
+
+    #[test]
+    fn counts_are_capped() {
+        let attrs = |n: usize| format!("<xml{}/>", " a=''".repeat(n));
+        assert!(parse(&attrs(MAX_ATTRIBUTES)).is_ok());
+        let error = parse(&attrs(MAX_ATTRIBUTES + 1)).unwrap_err();
+        assert_eq!(error.detail(), Some("too many attributes at byte 85"));
+        let elements = |n: usize| format!("<xml>{}</xml>", "<a/>".repeat(n - 1));
+        assert!(parse(&elements(MAX_ELEMENTS)).is_ok());
+        let error = parse(&elements(MAX_ELEMENTS + 1)).unwrap_err();
+        assert!(error.detail().unwrap().starts_with("too many elements"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod dispatch;
 mod fixtures;
 mod reply;
 mod retries;
+mod secrets;
 mod signature;
 
 use bytes::Bytes;
