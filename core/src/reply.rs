@@ -186,11 +186,9 @@ impl Reply {
         from_user_name: &str,
         create_time: u64,
     ) -> usize {
-        const CDATA: usize = "<![CDATA[]]>".len();
-        // Each `]]>` inside a text opens a second CDATA section: 12 more bytes.
-        let splits = crate::xml::cdata_splits;
-        let field =
-            |name: &str, text: &str| 2 * name.len() + 5 + CDATA + text.len() + splits(text) * CDATA;
+        // CDATA and its splits (`]]>`, `\r`), as `push_cdata` writes them.
+        let cdata = crate::xml::cdata_len;
+        let field = |name: &str, text: &str| 2 * name.len() + 5 + cdata(text);
         let optional = |field: &dyn Fn(&str, &str) -> usize, name: &str, text: &str| {
             if text.is_empty() {
                 0
@@ -227,9 +225,9 @@ impl Reply {
                         })
                         .sum::<usize>()
             }
-            Self::TransferCustomerService { kf_account } => kf_account
-                .as_ref()
-                .map_or(0, |k| 46 + CDATA + k.len() + splits(k) * CDATA),
+            Self::TransferCustomerService { kf_account } => {
+                kf_account.as_ref().map_or(0, |k| 46 + cdata(k))
+            }
         };
         let msg_type = self.msg_type().unwrap_or_default();
         11 + field("ToUserName", to_user_name)

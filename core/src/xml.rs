@@ -754,11 +754,6 @@ fn find_cdata_end(text: &[u8]) -> Option<usize> {
     CDATA_END.find(text)
 }
 
-/// How many times `]]>` occurs in `text` (each splits a CDATA section in two).
-pub(crate) fn cdata_splits(text: &str) -> usize {
-    CDATA_END.find_iter(text.as_bytes()).count()
-}
-
 /// Parses a callback body into a [`Document`] (copying it once); see
 /// [`Document::from_shared`] for what is refused.
 ///
@@ -769,7 +764,20 @@ pub fn parse(xml: &str) -> Result<Document, Error> {
 }
 
 /// Appends `text` to `out` as CDATA, splitting any `]]>` so it cannot end the section early.
+///
+/// Characters XML 1.0 does not allow (C0 controls other than tab, line feed and carriage
+/// return; U+FFFE, U+FFFF) cannot be written in any form and are left out; a carriage return,
+/// which a reader would turn into a line feed, is written as `&#13;` between sections. So
+/// every reader gets back `text` less the characters XML cannot carry.
 pub fn push_cdata(out: &mut String, text: &str) {
+    if needs_care(text.as_bytes()) {
+        push_cdata_with_care(out, text);
+        return;
+    }
+    push_cdata_section(out, text);
+}
+
+fn push_cdata_section(out: &mut String, text: &str) {
     out.push_str("<![CDATA[");
     let mut rest = text;
     while let Some(at) = find_cdata_end(rest.as_bytes()) {
@@ -779,6 +787,39 @@ pub fn push_cdata(out: &mut String, text: &str) {
     }
     out.push_str(rest);
     out.push_str("]]>");
+}
+
+/// The rare path of [`push_cdata`]: forbidden characters dropped, `\r` as a reference.
+fn push_cdata_with_care(out: &mut String, text: &str) {
+    let kept: String = text.chars().filter(|&c| is_xml_char(c)).collect();
+    for (i, line) in kept.split('\r').enumerate() {
+        if i > 0 {
+            out.push_str("&#13;");
+        }
+        push_cdata_section(out, line);
+    }
+}
+
+/// Whether `text` holds a carriage return or a character XML 1.0 forbids. Branch-free over
+/// the bytes (so it vectorizes), then a look at each `0xEF` lead byte for U+FFFE / U+FFFF.
+fn needs_care(text: &[u8]) -> bool {
+    let controls = text.iter().fold(0u8, |acc, &b| {
+        acc | u8::from(b < 0x20 && b != b'\t' && b != b'\n')
+    });
+    controls != 0
+        || memchr::memchr_iter(0xEF, text)
+            .any(|i| text.get(i + 1) == Some(&0xBF) && matches!(text.get(i + 2), Some(0xBE | 0xBF)))
+}
+
+/// The exact length [`push_cdata`] writes for `text`.
+pub(crate) fn cdata_len(text: &str) -> usize {
+    const CDATA: usize = "<![CDATA[]]>".len();
+    if needs_care(text.as_bytes()) {
+        let mut out = String::new();
+        push_cdata_with_care(&mut out, text);
+        return out.len();
+    }
+    CDATA + text.len() + CDATA_END.find_iter(text.as_bytes()).count() * CDATA
 }
 
 /// Appends `<name><![CDATA[text]]></name>` to `out`.
@@ -960,7 +1001,7 @@ mod tests {
         assert_eq!(find_closing(b">>]>", b"]]>"), None);
         assert_eq!(find_closing(b"- -->", b"-->"), Some(2));
         assert_eq!(find_closing(b"", b"?>"), None);
-        assert_eq!(cdata_splits("]]>]]>a]]"), 2);
+        assert_eq!(cdata_len("]]>]]>a]]"), 9 + 12 * 3);
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod adapters;
 mod crypto;
 mod dispatch;
 mod fixtures;
+mod properties;
 mod reply;
 mod retries;
 mod secrets;
