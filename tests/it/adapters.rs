@@ -487,3 +487,47 @@ suite!(on_hyper, Adapter::Hyper);
 suite!(on_axum, Adapter::Axum);
 suite!(on_actix, Adapter::Actix);
 suite!(on_warp, Adapter::Warp);
+
+/// `serve_with_limit` stops accepting at its limit: with both slots held by idle
+/// connections a third client waits, and is served as soon as one closes.
+#[test]
+fn hyper_serve_caps_open_connections() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let engine = mp_engine(Mode::Plain);
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            listener.set_nonblocking(true).expect("nonblocking");
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let service = wechat_callback_hyper::service(engine).at("/wechat");
+            wechat_callback_hyper::serve_with_limit(listener, service, 2).await
+        })
+    });
+    let idle: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut third = TcpStream::connect(addr).expect("the OS backlog still accepts");
+    third
+        .write_all(b"PUT /wechat HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        .unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    assert!(
+        third.read(&mut buf).is_err(),
+        "served past the limit of 2 connections"
+    );
+    drop(idle);
+    third
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let n = third.read(&mut buf).expect("served once a slot freed");
+    assert!(buf[..n].starts_with(b"HTTP/1.1 405"), "{:?}", &buf[..n]);
+}

@@ -15,7 +15,7 @@
 //!
 //! Each request's body is read with the engine's cap ([`Engine::max_body_bytes`]): a
 //! `Content-Length` above it, or a body that grows past it, gets 413 at once, before the rest
-//! is read; a body not complete within [`Engine::body_read_timeout`] gets 408. [`Engine::handle`] then runs on tokio's blocking pool (handlers are plain functions
+//! is read; [`serve`] keeps at most [`MAX_CONNECTIONS`] connections open; a body not complete within [`Engine::body_read_timeout`] gets 408. [`Engine::handle`] then runs on tokio's blocking pool (handlers are plain functions
 //! and may block), or inline on the worker when the engine was built with
 //! [`Engine::nonblocking_handlers`]. The engine is shared in an [`Arc`], without a lock.
 
@@ -53,10 +53,14 @@ pub fn service(engine: impl Into<Arc<Engine>>) -> WechatService {
     }
 }
 
+/// The most connections [`serve`] keeps open at once: 4,096. WeChat opens a few; thousands
+/// are someone else.
+pub const MAX_CONNECTIONS: usize = 4096;
+
 /// Serves `service` (made with [`service`]) on every connection `listener` accepts, over
-/// HTTP/1.1, on tasks of the current tokio runtime. Accept errors, such as running out of
-/// file descriptors, are logged and retried after 50 ms; a client gets
-/// [`HEADER_READ_TIMEOUT`] to send its request head.
+/// HTTP/1.1, on tasks of the current tokio runtime, at most [`MAX_CONNECTIONS`] at once (see
+/// [`serve_with_limit`]). Accept errors, such as running out of file descriptors, are logged
+/// and retried after 50 ms; a client gets [`HEADER_READ_TIMEOUT`] to send its request head.
 ///
 /// # Errors
 /// None so far: the loop runs until the task is dropped; the `Result` is for the caller's `?`.
@@ -64,7 +68,26 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     service: WechatService,
 ) -> std::io::Result<()> {
+    serve_with_limit(listener, service, MAX_CONNECTIONS).await
+}
+
+/// [`serve`] with at most `max_connections` open at once: at the limit the loop stops
+/// accepting, so further clients wait in the listener's backlog (bounded by the OS) instead of
+/// each costing a task and buffers, until a connection closes.
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_with_limit(
+    listener: tokio::net::TcpListener,
+    service: WechatService,
+    max_connections: usize,
+) -> std::io::Result<()> {
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     loop {
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            // The semaphore is never closed.
+            return Ok(());
+        };
         let stream = match listener.accept().await {
             Ok((stream, _peer)) => stream,
             Err(error) => {
@@ -82,6 +105,7 @@ pub async fn serve(
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection ended with an error");
             }
+            drop(slot);
         });
     }
 }
