@@ -314,16 +314,7 @@ impl Engine {
                 "dedup store returned a body that is not UTF-8",
             )
         })?;
-        let crypt = self
-            .crypt
-            .as_ref()
-            .ok_or_else(|| Error::new(ErrorKind::Config))?;
-        let mut nonce = itoa::Buffer::new();
-        let nonce = nonce.format(rng.next_u32());
-        let mut random = [0u8; 16];
-        rng.fill_bytes(&mut random);
-        let ciphertext = crypt.encrypt_framed(&random, xml.len(), |out| out.push_str(xml));
-        let body = seal_envelope(&self.config.token, &ciphertext, now, nonce);
+        let body = self.seal(rng, now, xml.len(), |out| out.push_str(xml))?;
         Ok(ok_response(
             "application/xml; charset=utf-8",
             Bytes::from(body),
@@ -484,6 +475,20 @@ impl Engine {
         if reply.is_empty() || !request.is_encrypted() {
             return Ok(reply.to_xml(to, from, now));
         }
+        self.seal(rng, now, reply.xml_len_hint(to, from, now), |out| {
+            reply.write_xml(out, to, from, now);
+        })
+    }
+
+    /// The encrypted reply envelope for the plaintext `write` appends (about `len_hint`
+    /// bytes): fresh random bytes and nonce from `rng`, `TimeStamp` = `now`.
+    fn seal<R: rand::Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        now: u64,
+        len_hint: usize,
+        write: impl FnOnce(&mut String),
+    ) -> Result<String, Error> {
         let crypt = self
             .crypt
             .as_ref()
@@ -492,9 +497,7 @@ impl Engine {
         let nonce = nonce.format(rng.next_u32());
         let mut random = [0u8; 16];
         rng.fill_bytes(&mut random);
-        let ciphertext = crypt.encrypt_framed(&random, reply.xml_len_hint(to, from, now), |out| {
-            reply.write_xml(out, to, from, now);
-        });
+        let ciphertext = crypt.encrypt_framed(&random, len_hint, write);
         Ok(seal_envelope(&self.config.token, &ciphertext, now, nonce))
     }
 }
