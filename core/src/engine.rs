@@ -234,7 +234,15 @@ impl Engine {
     /// 200 response. The reply is `None` when the handlers did not run.
     fn respond(&self, message: &Request) -> Result<(Option<Reply>, http::Response<Bytes>), Error> {
         let keyed = self.dedup.as_ref().and_then(|dedup| {
-            let key = dedup.key(message, self.config.receive_id.is_wecom())?;
+            // A key function is user code too: one that panics costs its request the dedup
+            // check, not the server.
+            let key = || dedup.key(message, self.config.receive_id.is_wecom());
+            let key = std::panic::catch_unwind(std::panic::AssertUnwindSafe(key)).unwrap_or_else(
+                |_| {
+                    tracing::error!(kind = ?message.kind(), "dedup key function panicked");
+                    None
+                },
+            )?;
             Some((dedup.store(), dedup.wait(), key))
         });
         let Some((store, wait, key)) = keyed else {
@@ -242,8 +250,7 @@ impl Engine {
             let response = if reply.is_empty() {
                 success_response()
             } else {
-                let body = self.render(message, &reply)?;
-                ok_response("application/xml; charset=utf-8", Bytes::from(body))
+                xml_response(Bytes::from(self.render(message, &reply)?))
             };
             return Ok((Some(reply), response));
         };
@@ -306,7 +313,7 @@ impl Engine {
             return Ok(success_response());
         }
         if !message.is_encrypted() {
-            return Ok(ok_response("application/xml; charset=utf-8", plain.clone()));
+            return Ok(xml_response(plain.clone()));
         }
         let xml = std::str::from_utf8(plain).map_err(|_| {
             Error::with_detail(
@@ -315,10 +322,7 @@ impl Engine {
             )
         })?;
         let body = self.seal(rng, now, xml.len(), |out| out.push_str(xml))?;
-        Ok(ok_response(
-            "application/xml; charset=utf-8",
-            Bytes::from(body),
-        ))
+        Ok(xml_response(Bytes::from(body)))
     }
 
     /// Verifies and opens a callback without dispatching it.
@@ -543,6 +547,10 @@ impl Drop for ClaimGuard<'_> {
     fn drop(&mut self) {
         self.store.release(self.key);
     }
+}
+
+fn xml_response(body: Bytes) -> http::Response<Bytes> {
+    ok_response("application/xml; charset=utf-8", body)
 }
 
 fn success_response() -> http::Response<Bytes> {

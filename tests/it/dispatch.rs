@@ -7,24 +7,15 @@ use bytes::Bytes;
 use http::StatusCode;
 use wechat_callback::signature::compute_hex;
 use wechat_callback::{
-    Click, Config, EncodingAesKey, EncryptedReply, Engine, Image, Message, Mode, Reply, Request,
-    Router, Subscribe, Text, Token,
+    Click, Config, EncryptedReply, Engine, Image, Message, Mode, Reply, Request, Router, Subscribe,
+    Text, Token,
 };
 
 const TOKEN: &str = "dispatchToken";
-const KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
-const APPID: &str = "wx49f0ab532d5d035a";
 const NOW: u64 = 1_700_000_000;
 
 fn config(mode: Mode) -> Config {
-    let config = Config::official_account(Token::new(TOKEN).unwrap(), APPID);
-    let config = match mode {
-        Mode::Plain => config,
-        _ => config
-            .encoding_aes_key(EncodingAesKey::new(KEY).unwrap())
-            .mode(mode),
-    };
-    config.timestamp_tolerance_secs(300)
+    crate::mp_config(TOKEN, mode).timestamp_tolerance_secs(300)
 }
 
 fn xml(msg_type: &str, inner: &str) -> String {

@@ -13,8 +13,24 @@ mod signature;
 
 use bytes::Bytes;
 use serde_json::Value;
-use wechat_callback::MsgCrypt;
 use wechat_callback::signature::compute_hex;
+use wechat_callback::{Config, EncodingAesKey, Mode, MsgCrypt, Token};
+
+/// The EncodingAESKey of the test accounts built by [`mp_config`].
+pub(crate) const KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
+/// Their appid.
+pub(crate) const APPID: &str = "wx49f0ab532d5d035a";
+
+/// An official account with `token` in `mode` ([`KEY`] and [`APPID`]; no timestamp window).
+pub(crate) fn mp_config(token: &str, mode: Mode) -> Config {
+    let config = Config::official_account(Token::new(token).unwrap(), APPID);
+    match mode {
+        Mode::Plain => config,
+        _ => config
+            .encoding_aes_key(EncodingAesKey::new(KEY).unwrap())
+            .mode(mode),
+    }
+}
 
 /// A POST as WeChat sends it to `/wechat`, signed with `token` at `timestamp` / `nonce`:
 /// plaintext, or with `crypt` the body encrypted with `random` into an `Encrypt` envelope

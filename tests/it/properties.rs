@@ -13,8 +13,6 @@ use wechat_callback::{
 };
 
 const TOKEN: &str = "propToken";
-const APPID: &str = "wx49f0ab532d5d035a";
-const KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
 
 /// Text built from pieces that stress XML writers: `]]>` and its halves, `\r`, `\r\n`,
 /// controls XML cannot carry, U+FFFE, emoji, CJK, markup characters, and any `char`.
@@ -118,15 +116,8 @@ fn escape(text: &str) -> String {
 }
 
 fn engine(mode: Mode) -> Engine {
-    let config = Config::official_account(Token::new(TOKEN).unwrap(), APPID);
-    let config = match mode {
-        Mode::Plain => config,
-        _ => config
-            .encoding_aes_key(EncodingAesKey::new(KEY).unwrap())
-            .mode(mode),
-    };
     let router = Router::new().on_text(|t: &Text| Reply::text(t.content.clone()));
-    Engine::new(config, router)
+    Engine::new(crate::mp_config(TOKEN, mode), router)
         .unwrap()
         .with_clock(|| 1_700_000_000)
         .without_dedup()
@@ -135,7 +126,7 @@ fn engine(mode: Mode) -> Engine {
 fn wecom_engine() -> Engine {
     let config = Config::wecom(
         Token::new(TOKEN).unwrap(),
-        EncodingAesKey::new(KEY).unwrap(),
+        EncodingAesKey::new(crate::KEY).unwrap(),
         "ww0123456789abcdef",
     );
     Engine::new(config, Router::new()).unwrap()

@@ -15,20 +15,11 @@ use wechat_callback::{
 };
 
 const TOKEN: &str = "retryToken";
-const KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
-const APPID: &str = "wx49f0ab532d5d035a";
 const CORPID: &str = "ww0123456789abcdef";
 const NOW: u64 = 1_700_000_000;
 
 fn config(mode: Mode) -> Config {
-    let config = Config::official_account(Token::new(TOKEN).unwrap(), APPID);
-    match mode {
-        Mode::Plain => config,
-        _ => config
-            .encoding_aes_key(EncodingAesKey::new(KEY).unwrap())
-            .mode(mode),
-    }
-    .timestamp_tolerance_secs(300)
+    crate::mp_config(TOKEN, mode).timestamp_tolerance_secs(300)
 }
 
 /// A router whose text handler counts its runs and answers `run #n: content`, so a reply
@@ -205,6 +196,16 @@ fn event(from: &str, create_time: u64, event: &str, inner: &str) -> String {
     )
 }
 
+/// A `CLICK` on menu button `key` by `o_user`, sent at [`NOW`].
+fn click(key: &str) -> String {
+    event(
+        "o_user",
+        NOW,
+        "CLICK",
+        &format!("<EventKey>{key}</EventKey>"),
+    )
+}
+
 fn counting_everything(runs: &Arc<AtomicUsize>) -> Router {
     let runs = Arc::clone(runs);
     Router::new().fallback(move |_: &Request| {
@@ -219,14 +220,6 @@ fn events_are_keyed_by_sender_time_event_and_key() {
     let engine = Engine::new(config(Mode::Plain), counting_everything(&runs))
         .unwrap()
         .with_clock(|| NOW);
-    let click = |key: &str| {
-        event(
-            "o_user",
-            NOW,
-            "CLICK",
-            &format!("<EventKey>{key}</EventKey>"),
-        )
-    };
     assert!(opened(&engine, &deliver(&engine, &click("A"), 1)).contains("run #1"));
     assert!(opened(&engine, &deliver(&engine, &click("A"), 2)).contains("run #1"));
     // Same second, another button: another event.
@@ -245,7 +238,7 @@ fn events_are_keyed_by_sender_time_event_and_key() {
 fn wecom_engine(runs: &Arc<AtomicUsize>) -> Engine {
     let config = Config::wecom(
         Token::new(TOKEN).unwrap(),
-        EncodingAesKey::new(KEY).unwrap(),
+        EncodingAesKey::new(crate::KEY).unwrap(),
         CORPID,
     );
     Engine::new(config, counting_everything(runs))
@@ -313,14 +306,6 @@ fn key_functions_can_be_replaced_per_kind() {
         .unwrap()
         .with_clock(|| NOW)
         .with_dedup(dedup);
-    let click = |key: &str| {
-        event(
-            "o_user",
-            NOW,
-            "CLICK",
-            &format!("<EventKey>{key}</EventKey>"),
-        )
-    };
     assert!(opened(&engine, &deliver(&engine, &click("A"), 1)).contains("run #1"));
     assert!(opened(&engine, &deliver(&engine, &click("B"), 2)).contains("run #1"));
     let body = text(1, "t");
@@ -439,4 +424,20 @@ fn a_shared_store_serves_several_engines() {
     assert_eq!(a, b);
     assert_eq!(runs.load(Ordering::SeqCst), 1);
     assert_eq!(store.len(), 1);
+}
+
+#[test]
+fn a_panicking_key_function_costs_only_the_dedup_check() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let dedup = Dedup::in_memory().key_for(Kind::Text, |_: &Request| -> Option<String> {
+        panic!("key function panicked on purpose")
+    });
+    let engine = Engine::new(config(Mode::Safe), counting(&runs, 0))
+        .unwrap()
+        .with_clock(|| NOW)
+        .with_dedup(dedup);
+    let body = text(8, "still served");
+    assert!(opened(&engine, &deliver(&engine, &body, 1)).contains("run #1: still served"));
+    // Without a key the retry runs the handler again, and is answered all the same.
+    assert!(opened(&engine, &deliver(&engine, &body, 2)).contains("run #2: still served"));
 }
