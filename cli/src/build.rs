@@ -6,9 +6,10 @@
 //! timestamp, nonce, Encrypt); official accounts add `openid` and `encrypt_type=aes`.
 
 use bytes::Bytes;
-use wechat_callback::signature::compute_hex;
-use wechat_callback::xml::push_cdata_element;
-use wechat_callback::{EncodingAesKey, Mode, MsgCrypt, ReceiveId};
+use wechat_callback::crypto;
+use wechat_callback::crypto::MsgCrypt;
+use wechat_callback::reply::push_cdata_element;
+use wechat_callback::{EncodingAesKey, Mode, ReceiveId};
 
 /// A request ready to send: method, query pairs in WeChat's order, and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,14 +160,17 @@ impl Sender {
         match (&self.crypt, self.wecom) {
             (Some(crypt), true) => {
                 let encrypted = crypt.encrypt_with_random(echostr, random);
-                let msg_signature = compute_hex(&[&self.token, timestamp, nonce, &encrypted]);
+                let msg_signature = crypto::signature(&[&self.token, timestamp, nonce, &encrypted]);
                 query.push(("msg_signature", msg_signature));
                 query.push(("timestamp", timestamp.to_owned()));
                 query.push(("nonce", nonce.to_owned()));
                 query.push(("echostr", encrypted));
             }
             _ => {
-                query.push(("signature", compute_hex(&[&self.token, timestamp, nonce])));
+                query.push((
+                    "signature",
+                    crypto::signature(&[&self.token, timestamp, nonce]),
+                ));
                 query.push(("echostr", echostr.to_owned()));
                 query.push(("timestamp", timestamp.to_owned()));
                 query.push(("nonce", nonce.to_owned()));
@@ -190,7 +194,12 @@ impl Sender {
         openid: Option<&str>,
         random: &[u8; 16],
     ) -> Built {
-        let signature = || ("signature", compute_hex(&[&self.token, timestamp, nonce]));
+        let signature = || {
+            (
+                "signature",
+                crypto::signature(&[&self.token, timestamp, nonce]),
+            )
+        };
         let Some(crypt) = &self.crypt else {
             let mut query = vec![
                 signature(),
@@ -211,7 +220,7 @@ impl Sender {
             let inner = inner.strip_prefix("<xml>").unwrap_or(inner);
             body.push_str(inner.strip_suffix("</xml>").unwrap_or(inner));
         } else {
-            let to_user_name = wechat_callback::xml::parse(xml)
+            let to_user_name = wechat_callback::message::Document::parse(xml)
                 .ok()
                 .and_then(|root| root.child_text("ToUserName").map(str::to_owned))
                 .unwrap_or_default();
@@ -222,7 +231,7 @@ impl Sender {
             push_cdata_element(&mut body, "AgentID", agent_id);
         }
         body.push_str("</xml>");
-        let msg_signature = compute_hex(&[&self.token, timestamp, nonce, &encrypted]);
+        let msg_signature = crypto::signature(&[&self.token, timestamp, nonce, &encrypted]);
         let mut query = Vec::with_capacity(7);
         if !self.wecom {
             query.push(signature());
@@ -287,8 +296,8 @@ mod tests {
         let mp = |mode| {
             engine(
                 Config::official_account(token(), "wxapp")
-                    .encoding_aes_key(key())
-                    .mode(mode),
+                    .with_encoding_aes_key(key())
+                    .with_mode(mode),
             )
         };
         for mode in [Mode::Safe, Mode::Compatible] {
@@ -331,7 +340,7 @@ mod tests {
         let error = engine
             .process(&built.http_request("/cb").unwrap())
             .unwrap_err();
-        assert_eq!(error.kind().class(), "signature");
+        assert_eq!(crate::fixture::class(error.kind()), "signature");
         assert!(!format!("{:?}", Sender::plain("secret-token")).contains("secret"));
     }
 }

@@ -213,11 +213,7 @@ fn replay(json: bool, url: Option<&str>, resign: bool, paths: &[PathBuf]) -> Exi
             },
             Err(problem) => {
                 let name = file.file_stem().and_then(|n| n.to_str()).unwrap_or("?");
-                let mut outcome =
-                    Outcome::new(name, &Err(wechat_callback::ErrorKind::BadRequest.into()));
-                outcome.pass = false;
-                outcome.problems.push(problem);
-                outcome
+                Outcome::unreadable(name, problem)
             }
         };
         if outcome.pass {
@@ -446,7 +442,7 @@ fn run_simulate(args: &SimulateArgs) -> ExitCode {
 fn simulated_sender(args: &SimulateArgs) -> Result<Sender, String> {
     let key = args.aes_key.as_deref().filter(|k| !k.is_empty());
     let mode = match args.mode.as_deref().filter(|m| !m.is_empty()) {
-        Some(text) => Mode::parse(text).ok_or_else(|| format!("unknown mode {text:?}"))?,
+        Some(text) => text.parse().map_err(|_| format!("unknown mode {text:?}"))?,
         None if key.is_some() => Mode::Compatible,
         None => Mode::Plain,
     };

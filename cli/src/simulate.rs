@@ -4,8 +4,10 @@
 //! decrypts for the account's appid / corpid, and reply XML addressed back to the sender.
 
 use bytes::Bytes;
-use wechat_callback::xml::{Document, Element, push_cdata_element};
-use wechat_callback::{EncryptedReply, Token};
+use wechat_callback::Token;
+use wechat_callback::crypto::EncryptedReply;
+use wechat_callback::message::{Document, Element};
+use wechat_callback::reply::push_cdata_element;
 
 use crate::build::Sender;
 
@@ -128,7 +130,7 @@ pub fn read_reply(
             let xml = envelope
                 .open(crypt, &token)
                 .map_err(|e| format!("the reply envelope does not open: {e}"))?;
-            wechat_callback::xml::parse(&xml)
+            wechat_callback::message::Document::parse(&xml)
                 .map_err(|e| format!("the decrypted reply is not XML: {e}"))?;
             Ok(Reply::Xml {
                 xml,
@@ -139,7 +141,7 @@ pub fn read_reply(
             if request_was_encrypted && (sender.is_wecom() || !sender.accepts_plain_replies()) {
                 return Err("a plaintext reply to an encrypted safe-mode request".into());
             }
-            wechat_callback::xml::parse(text)
+            wechat_callback::message::Document::parse(text)
                 .map_err(|e| format!("the reply is neither `success` nor XML: {e}"))?;
             Ok(Reply::Xml {
                 xml: text.to_owned(),
@@ -155,7 +157,7 @@ pub fn read_reply(
 /// # Errors
 /// A message naming the first field that is missing or wrong.
 pub fn check_addressing(xml: &str, openid: &str, to_user_name: &str) -> Result<Document, String> {
-    let root = wechat_callback::xml::parse(xml).map_err(|e| e.to_string())?;
+    let root = wechat_callback::message::Document::parse(xml).map_err(|e| e.to_string())?;
     for (field, want) in [("ToUserName", openid), ("FromUserName", to_user_name)] {
         let got = root.child_text(field).unwrap_or_default();
         if got != want {
@@ -208,14 +210,16 @@ pub fn flatten(element: Element<'_>) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wechat_callback::{Config, EncodingAesKey, Engine, Mode, Reply as R, Router, Text};
+    use wechat_callback::message::Text;
+    use wechat_callback::reply::Reply as R;
+    use wechat_callback::{Config, EncodingAesKey, Engine, Mode, Router};
 
     const KEY: &str = "wxcbDemoEncodingAESKey0123456789abcdefghijk";
 
     fn echo_engine(mode: Mode, appid: &str) -> Engine {
         let config = Config::official_account(Token::new(defaults::TOKEN).unwrap(), appid)
-            .encoding_aes_key(EncodingAesKey::new(KEY).unwrap())
-            .mode(mode);
+            .with_encoding_aes_key(EncodingAesKey::new(KEY).unwrap())
+            .with_mode(mode);
         let router = Router::new().on_text(|t: &Text| R::text(t.content.clone()));
         Engine::new(config, router).unwrap()
     }

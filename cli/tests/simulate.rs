@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use wechat_callback::{Config, EncodingAesKey, Engine, Mode, Reply, Router, Text, Token};
+use wechat_callback::message::Text;
+use wechat_callback::reply::Reply;
+use wechat_callback::{Config, EncodingAesKey, Engine, Mode, Router, Token};
 use wechat_callback_cli::fixture::Fixture;
 
 const KEY: &str = "wxcbDemoEncodingAESKey0123456789abcdefghijk";
@@ -36,9 +38,9 @@ fn serve(engine: Engine) -> String {
 
 fn echo_engine(mode: Mode, appid: &str) -> Engine {
     let config = Config::official_account(Token::new(TOKEN).unwrap(), appid)
-        .encoding_aes_key(EncodingAesKey::new(KEY).unwrap())
-        .mode(mode)
-        .timestamp_tolerance_secs(300);
+        .with_encoding_aes_key(EncodingAesKey::new(KEY).unwrap())
+        .with_mode(mode)
+        .with_timestamp_tolerance(std::time::Duration::from_secs(300));
     let router = Router::new().on_text(|t: &Text| Reply::text(t.content.clone()));
     Engine::new(config, router).unwrap()
 }

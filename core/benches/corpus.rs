@@ -7,8 +7,10 @@ use aes::cipher::{BlockModeEncrypt, KeyIvInit};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use wechat_callback::signature::compute_hex;
-use wechat_callback::{Config, EncodingAesKey, Engine, Mode, Reply, Router, Text, Token};
+use wechat_callback::crypto;
+use wechat_callback::message::Text;
+use wechat_callback::reply::Reply;
+use wechat_callback::{Config, EncodingAesKey, Engine, Mode, Router, Token};
 
 pub(crate) const TOKEN: &str = "benchToken";
 pub(crate) const APPID: &str = "wx5e7c1d9a0b3f2468";
@@ -60,7 +62,7 @@ pub(crate) fn corpus(n: usize) -> Vec<String> {
 }
 
 fn cdata(out: &mut String, name: &str, text: &str) {
-    wechat_callback::xml::push_cdata_element(out, name, text);
+    wechat_callback::reply::push_cdata_element(out, name, text);
 }
 
 /// The plaintext message XML for a text message with `content`.
@@ -112,7 +114,7 @@ impl Wire {
 /// A plaintext-mode request for `content`.
 pub(crate) fn plain(content: &str) -> Wire {
     let ts = TIMESTAMP.to_string();
-    let signature = compute_hex(&[TOKEN, &ts, NONCE]);
+    let signature = crypto::signature(&[TOKEN, &ts, NONCE]);
     Wire {
         uri: format!(
             "/wechat?signature={signature}&timestamp={ts}&nonce={NONCE}&openid=oWxcbDemoUser0000000000000001"
@@ -125,8 +127,8 @@ pub(crate) fn plain(content: &str) -> Wire {
 pub(crate) fn safe(content: &str) -> Wire {
     let ts = TIMESTAMP.to_string();
     let encrypted = encrypt(&message_xml(content));
-    let signature = compute_hex(&[TOKEN, &ts, NONCE]);
-    let msg_signature = compute_hex(&[TOKEN, &ts, NONCE, &encrypted]);
+    let signature = crypto::signature(&[TOKEN, &ts, NONCE]);
+    let msg_signature = crypto::signature(&[TOKEN, &ts, NONCE, &encrypted]);
     let mut body = String::from("<xml>");
     cdata(&mut body, "ToUserName", "gh_wxcbdemo0001");
     cdata(&mut body, "Encrypt", &encrypted);
@@ -146,8 +148,8 @@ pub(crate) fn engine(mode: Mode) -> Engine {
     let mut config = Config::official_account(Token::new(TOKEN).unwrap(), APPID);
     if mode != Mode::Plain {
         config = config
-            .encoding_aes_key(EncodingAesKey::new(KEY).unwrap())
-            .mode(mode);
+            .with_encoding_aes_key(EncodingAesKey::new(KEY).unwrap())
+            .with_mode(mode);
     }
     let router = Router::new().on_text(|text: &Text| Reply::text(text.content.clone()));
     Engine::new(config, router)

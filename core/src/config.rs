@@ -1,22 +1,16 @@
 //! Account configuration: token, EncodingAESKey, receive id (appid / corpid), mode, limits.
 
 use std::fmt;
+use std::time::Duration;
 
 use base64::Engine as _;
 
 use crate::error::{Error, ErrorKind};
 
-/// Default cap on a request body: 512 KiB.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 512 * 1024;
-
-/// The default time allowed for reading a request body: 10 seconds. WeChat itself gives up on
-/// a callback after 5 seconds.
-pub const DEFAULT_BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// The callback token configured in the WeChat / WeCom console (公众平台 “令牌(Token)”).
 ///
 /// `Debug` prints `***`: the token never appears in logs.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Token(Box<str>);
 
 impl Token {
@@ -34,7 +28,7 @@ impl Token {
     }
 
     /// The token's text.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -49,7 +43,7 @@ impl fmt::Debug for Token {
 /// `base64_decode(EncodingAESKey + "=")`, 32 bytes, and the CBC IV is its first 16 bytes.
 ///
 /// `Debug` prints `***`: the key never appears in logs.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct EncodingAesKey {
     key: [u8; 32],
 }
@@ -87,7 +81,7 @@ impl EncodingAesKey {
     }
 
     /// The 32-byte AES-256 key.
-    pub fn key(&self) -> &[u8; 32] {
+    pub(crate) fn key(&self) -> &[u8; 32] {
         &self.key
     }
 }
@@ -136,26 +130,46 @@ pub enum Mode {
     Safe,
 }
 
-impl Mode {
-    /// Parses `plain`, `compatible` / `compat`, or `safe` (ASCII case-insensitive).
-    pub fn parse(s: &str) -> Option<Self> {
+/// Parses `plain`, `compatible` / `compat`, or `safe` (ASCII case-insensitive, spaces
+/// trimmed), as configuration files and environment variables spell the mode.
+impl std::str::FromStr for Mode {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
         let s = s.trim();
         if s.eq_ignore_ascii_case("plain") {
-            Some(Self::Plain)
+            Ok(Self::Plain)
         } else if s.eq_ignore_ascii_case("compatible") || s.eq_ignore_ascii_case("compat") {
-            Some(Self::Compatible)
+            Ok(Self::Compatible)
         } else if s.eq_ignore_ascii_case("safe") {
-            Some(Self::Safe)
+            Ok(Self::Safe)
         } else {
-            None
+            Err(Error::with_detail(
+                ErrorKind::Config,
+                "mode is not plain, compatible or safe",
+            ))
         }
     }
 }
 
 /// An account's callback configuration.
 ///
-/// Build with [`Config::official_account`] or [`Config::wecom`], then adjust with the
-/// builder methods. [`crate::Engine::new`] checks that the parts agree.
+/// Build with [`Config::official_account`] or [`Config::wecom`], then adjust with the `with_*`
+/// methods; read back with the getters of the same names without `with_`.
+/// [`Engine::new`](crate::Engine::new) checks that the parts agree.
+///
+/// ```
+/// use std::time::Duration;
+/// use wechat_callback::{Config, EncodingAesKey, Mode, Token};
+/// let key = EncodingAesKey::new("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")?;
+/// let config = Config::official_account(Token::new("token")?, "wx2c2769f8efd9abc2")
+///     .with_encoding_aes_key(key)
+///     .with_mode(Mode::Safe)
+///     .with_timestamp_tolerance(Duration::from_secs(300));
+/// assert_eq!(config.mode(), Mode::Safe);
+/// assert_eq!(config.max_body_bytes(), Config::DEFAULT_MAX_BODY_BYTES);
+/// # Ok::<(), wechat_callback::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Config {
     pub(crate) token: Token,
@@ -164,45 +178,59 @@ pub struct Config {
     pub(crate) mode: Mode,
     pub(crate) timestamp_tolerance_s: Option<u64>,
     pub(crate) max_body_bytes: usize,
-    pub(crate) body_read_timeout: std::time::Duration,
+    pub(crate) body_read_timeout: Duration,
 }
 
 impl Config {
-    /// An official account or mini-program (appid), plaintext mode until
-    /// [`Config::encoding_aes_key`] is given.
+    /// The default cap on a request body: 512 KiB.
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 512 * 1024;
+
+    /// The default time allowed for reading a request body: 10 seconds. WeChat itself gives
+    /// up on a callback after 5 seconds.
+    pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// An official account or mini-program (receive id: the `appid`), plaintext mode until
+    /// [`Config::with_encoding_aes_key`] is given.
     pub fn official_account(token: Token, appid: impl Into<String>) -> Self {
-        Self {
-            token,
-            encoding_aes_key: None,
-            receive_id: ReceiveId::AppId(appid.into()),
-            mode: Mode::Plain,
-            timestamp_tolerance_s: None,
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
-        }
+        Self::new(token, None, ReceiveId::AppId(appid.into()), Mode::Plain)
     }
 
-    /// A WeCom (企业微信) application: always encrypted, receive id = corpid (or suite id).
+    /// A WeCom (企业微信) application: always encrypted, receive id the `corpid` (or a
+    /// third-party suite's suite id).
     pub fn wecom(
         token: Token,
         encoding_aes_key: EncodingAesKey,
         corpid: impl Into<String>,
     ) -> Self {
+        Self::new(
+            token,
+            Some(encoding_aes_key),
+            ReceiveId::CorpId(corpid.into()),
+            Mode::Safe,
+        )
+    }
+
+    fn new(
+        token: Token,
+        encoding_aes_key: Option<EncodingAesKey>,
+        receive_id: ReceiveId,
+        mode: Mode,
+    ) -> Self {
         Self {
             token,
-            encoding_aes_key: Some(encoding_aes_key),
-            receive_id: ReceiveId::CorpId(corpid.into()),
-            mode: Mode::Safe,
+            encoding_aes_key,
+            receive_id,
+            mode,
             timestamp_tolerance_s: None,
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            body_read_timeout: Self::DEFAULT_BODY_READ_TIMEOUT,
         }
     }
 
     /// Sets the EncodingAESKey; a plaintext official account becomes [`Mode::Compatible`]
-    /// (call [`Config::mode`] afterwards for safe mode).
+    /// (call [`Config::with_mode`] afterwards for safe mode).
     #[must_use]
-    pub fn encoding_aes_key(mut self, key: EncodingAesKey) -> Self {
+    pub fn with_encoding_aes_key(mut self, key: EncodingAesKey) -> Self {
         self.encoding_aes_key = Some(key);
         if self.mode == Mode::Plain {
             self.mode = Mode::Compatible;
@@ -210,50 +238,62 @@ impl Config {
         self
     }
 
-    /// Sets the mode explicitly.
+    /// Sets the mode, as chosen in the console.
     #[must_use]
-    pub fn mode(mut self, mode: Mode) -> Self {
+    pub fn with_mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self
     }
 
-    /// Accepts only requests whose `timestamp` is within `seconds` of the engine's clock
-    /// (either side). Without it any numeric timestamp is accepted.
+    /// Accepts only requests whose `timestamp` (Unix seconds) is within `tolerance` of the
+    /// engine's clock, either side; counted in whole seconds, rounded up. Without it any
+    /// numeric timestamp is accepted.
     #[must_use]
-    pub fn timestamp_tolerance_secs(mut self, seconds: u64) -> Self {
+    pub fn with_timestamp_tolerance(mut self, tolerance: Duration) -> Self {
+        let seconds = tolerance.as_secs() + u64::from(tolerance.subsec_nanos() > 0);
         self.timestamp_tolerance_s = Some(seconds);
         self
     }
 
-    /// Caps the request body in bytes (default [`DEFAULT_MAX_BODY_BYTES`], 512 KiB).
+    /// Caps the request body in bytes (default [`Config::DEFAULT_MAX_BODY_BYTES`], 512 KiB).
     #[must_use]
-    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;
         self
     }
 
     /// How long an adapter waits for the whole body once the request head has arrived
-    /// (default [`DEFAULT_BODY_READ_TIMEOUT`], 10 s) before answering 408; a sender that
-    /// trickles its body cannot hold a connection longer.
+    /// (default [`Config::DEFAULT_BODY_READ_TIMEOUT`], 10 s) before answering 408; a sender
+    /// that trickles its body cannot hold a connection longer.
     #[must_use]
-    pub fn body_read_timeout(mut self, timeout: std::time::Duration) -> Self {
+    pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
         self.body_read_timeout = timeout;
         self
     }
 
-    /// The configured receive id.
+    /// The receive id: appid or corpid.
     pub fn receive_id(&self) -> &ReceiveId {
         &self.receive_id
     }
 
-    /// The configured mode.
-    pub fn current_mode(&self) -> Mode {
+    /// The mode.
+    pub fn mode(&self) -> Mode {
         self.mode
     }
 
+    /// The timestamp window, if one is set.
+    pub fn timestamp_tolerance(&self) -> Option<Duration> {
+        self.timestamp_tolerance_s.map(Duration::from_secs)
+    }
+
     /// The body cap in bytes.
-    pub fn body_limit(&self) -> usize {
+    pub fn max_body_bytes(&self) -> usize {
         self.max_body_bytes
+    }
+
+    /// How long adapters wait for the whole body.
+    pub fn body_read_timeout(&self) -> Duration {
+        self.body_read_timeout
     }
 
     pub(crate) fn validate(&self) -> Result<(), Error> {
@@ -283,7 +323,7 @@ mod tests {
     fn secrets_do_not_show_in_debug() {
         let token = Token::new("s3cretTok").unwrap();
         let key = EncodingAesKey::new("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG").unwrap();
-        let config = Config::official_account(token, "wx1").encoding_aes_key(key);
+        let config = Config::official_account(token, "wx1").with_encoding_aes_key(key);
         let shown = format!("{config:?}");
         assert!(!shown.contains("s3cretTok"), "{shown}");
         assert!(!shown.contains("abcdefghij"), "{shown}");
@@ -309,12 +349,16 @@ mod tests {
     #[test]
     fn mode_and_key_must_agree() {
         let token = Token::new("t").unwrap();
-        let safe_without_key = Config::official_account(token, "wx1").mode(Mode::Safe);
+        let safe_without_key = Config::official_account(token, "wx1").with_mode(Mode::Safe);
         assert_eq!(
             safe_without_key.validate().unwrap_err().kind(),
             ErrorKind::Config
         );
-        assert_eq!(Mode::parse("Compat"), Some(Mode::Compatible));
-        assert_eq!(Mode::parse("nope"), None);
+        assert_eq!("Compat".parse::<Mode>().unwrap(), Mode::Compatible);
+        assert_eq!(" safe ".parse::<Mode>().unwrap(), Mode::Safe);
+        assert_eq!(
+            "nope".parse::<Mode>().unwrap_err().kind(),
+            ErrorKind::Config
+        );
     }
 }

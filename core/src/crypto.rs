@@ -5,6 +5,9 @@
 //! - plaintext = random(16) ‖ u32 big-endian length of msg ‖ msg ‖ receive id.
 //! - PKCS#7 padding to a multiple of **32** bytes (pad value 1..=32).
 //! - ciphertext travels as standard base64 (with `=` padding).
+//!
+//! Also here: the signature functions and the encrypted envelope ([`EncryptedReply`]), for
+//! tools and tests that play WeChat's side.
 
 use aes::Aes256;
 use aes::cipher::block_padding::NoPadding;
@@ -15,11 +18,17 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use bytestring::ByteString;
 
-use crate::config::{EncodingAesKey, ReceiveId, Token};
+use crate::config::{EncodingAesKey, ReceiveId};
 use crate::error::{Error, ErrorKind};
 
+mod envelope;
+
+pub use crate::signature::{signature, verify_msg_signature, verify_signature};
+pub use envelope::EncryptedReply;
+pub(crate) use envelope::seal_envelope;
+
 /// WeChat's PKCS#7 block size: 32 bytes (not AES's 16).
-pub const PAD_BLOCK: usize = 32;
+const PAD_BLOCK: usize = 32;
 
 /// Encrypts and decrypts messages for one EncodingAESKey and receive id.
 #[derive(Clone)]
@@ -72,7 +81,7 @@ impl MsgCrypt {
         buf.truncate(msg.end);
         buf.drain(..msg.start);
         String::from_utf8(buf)
-            .map_err(|_| Error::with_detail(ErrorKind::Xml, "decrypted message is not UTF-8"))
+            .map_err(|error| Error::xml("decrypted message is not UTF-8").with_source(error))
     }
 
     /// [`MsgCrypt::decrypt`], returning the message as a [`ByteString`] that shares the
@@ -80,17 +89,17 @@ impl MsgCrypt {
     ///
     /// # Errors
     /// As [`MsgCrypt::decrypt`].
-    pub fn decrypt_shared(&self, encrypt: &str) -> Result<ByteString, Error> {
+    pub(crate) fn decrypt_shared(&self, encrypt: &str) -> Result<ByteString, Error> {
         let (buf, msg) = self.open(encrypt)?;
         ByteString::try_from(Bytes::from(buf).slice(msg))
-            .map_err(|_| Error::with_detail(ErrorKind::Xml, "decrypted message is not UTF-8"))
+            .map_err(|error| Error::xml("decrypted message is not UTF-8").with_source(error))
     }
 
     /// Decodes, decrypts and checks; returns the plaintext buffer and where the message is.
     fn open(&self, encrypt: &str) -> Result<(Vec<u8>, std::ops::Range<usize>), Error> {
         let mut buf = STANDARD
             .decode(encrypt.as_bytes())
-            .map_err(|_| Error::new(ErrorKind::Base64))?;
+            .map_err(|error| Error::new(ErrorKind::Base64).with_source(error))?;
         if buf.is_empty() || buf.len() % 16 != 0 {
             return Err(Error::with_detail(
                 ErrorKind::Decrypt,
@@ -124,11 +133,9 @@ impl MsgCrypt {
         Ok((buf, 20..msg_end))
     }
 
-    /// Encrypts `msg` with 16 fresh random bytes from `rng`; returns the base64 `Encrypt` value.
-    pub fn encrypt_with_rng<R: rand::Rng + ?Sized>(&self, msg: &str, rng: &mut R) -> String {
-        let mut random = [0u8; 16];
-        rng.fill_bytes(&mut random);
-        self.encrypt_with_random(msg, &random)
+    /// Encrypts `msg` with 16 fresh random bytes; returns the base64 `Encrypt` value.
+    pub fn encrypt(&self, msg: &str) -> String {
+        self.encrypt_with_random(msg, &rand::random())
     }
 
     /// Encrypts `msg` with the given 16 “random” bytes (for known-answer tests); returns the
@@ -283,138 +290,4 @@ mod tests {
         assert!(!format!("{:?}", codec("wx_a")).contains("105"));
         assert!(format!("{:?}", codec("wx_a")).contains("***"));
     }
-}
-
-/// The body of an encrypted reply (or request, as WeChat sends it):
-/// `<xml><Encrypt/><MsgSignature/><TimeStamp/><Nonce/></xml>`, where
-/// `MsgSignature = sha1(sort(token, TimeStamp, Nonce, Encrypt))` and `TimeStamp` is Unix seconds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct EncryptedReply {
-    /// `Encrypt`: base64 ciphertext.
-    pub encrypt: String,
-    /// `MsgSignature`: 40 hex digits.
-    pub msg_signature: String,
-    /// `TimeStamp`: Unix seconds.
-    pub timestamp: u64,
-    /// `Nonce`.
-    pub nonce: String,
-}
-
-impl EncryptedReply {
-    /// Encrypts `xml` and signs it with `token`, `timestamp` (Unix seconds) and `nonce`.
-    pub fn seal<R: rand::Rng + ?Sized>(
-        crypt: &MsgCrypt,
-        token: &crate::Token,
-        xml: &str,
-        timestamp: u64,
-        nonce: &str,
-        rng: &mut R,
-    ) -> Self {
-        let encrypt = crypt.encrypt_with_rng(xml, rng);
-        let msg_signature = crate::signature::compute_hex(&[
-            token.as_str(),
-            &timestamp.to_string(),
-            nonce,
-            &encrypt,
-        ]);
-        Self {
-            encrypt,
-            msg_signature,
-            timestamp,
-            nonce: nonce.to_owned(),
-        }
-    }
-
-    /// Renders the envelope XML.
-    pub fn to_xml(&self) -> String {
-        let mut out = String::with_capacity(self.encrypt.len() + 200);
-        out.push_str("<xml><Encrypt>");
-        crate::xml::push_cdata(&mut out, &self.encrypt);
-        out.push_str("</Encrypt>");
-        finish_envelope(&mut out, &self.msg_signature, self.timestamp, &self.nonce);
-        out
-    }
-
-    /// Reads an envelope from XML.
-    ///
-    /// # Errors
-    /// [`ErrorKind::Xml`] when the XML is malformed or lacks `Encrypt`, `MsgSignature`,
-    /// `TimeStamp` (a number) or `Nonce`.
-    pub fn from_xml(xml: &str) -> Result<Self, Error> {
-        let root = crate::xml::parse(xml)?;
-        let field = |name: &'static str| {
-            root.child_text(name)
-                .map(str::to_owned)
-                .ok_or_else(|| Error::with_detail(ErrorKind::Xml, format!("no {name}")))
-        };
-        Ok(Self {
-            encrypt: field("Encrypt")?,
-            msg_signature: field("MsgSignature")?,
-            timestamp: field("TimeStamp")?
-                .trim()
-                .parse()
-                .map_err(|_| Error::with_detail(ErrorKind::Xml, "TimeStamp is not a number"))?,
-            nonce: field("Nonce")?,
-        })
-    }
-
-    /// Checks `MsgSignature` and decrypts, as WeChat does with a reply.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidSignature`] (-40001) or any error of [`MsgCrypt::decrypt`].
-    pub fn open(&self, crypt: &MsgCrypt, token: &crate::Token) -> Result<String, Error> {
-        crate::signature::verify_msg_signature(
-            token,
-            &self.timestamp.to_string(),
-            &self.nonce,
-            &self.encrypt,
-            &self.msg_signature,
-        )?;
-        crypt.decrypt(&self.encrypt)
-    }
-}
-
-/// Writes the passive-reply envelope for `ciphertext` in one exactly sized string (so it
-/// becomes `Bytes` with no further allocation): the base64 goes straight into the XML and is
-/// signed where it lies. Same output as [`EncryptedReply::to_xml`].
-pub(crate) fn seal_envelope(
-    token: &Token,
-    ciphertext: &[u8],
-    timestamp: u64,
-    nonce: &str,
-) -> String {
-    const HEAD: &str = "<xml><Encrypt><![CDATA[";
-    const FIXED: usize = HEAD.len()
-        + "]]></Encrypt>".len()
-        + "<MsgSignature><![CDATA[]]></MsgSignature>".len()
-        + "<TimeStamp></TimeStamp>".len()
-        + "<Nonce><![CDATA[]]></Nonce></xml>".len();
-    let mut timestamp_text = itoa::Buffer::new();
-    let timestamp_text = timestamp_text.format(timestamp);
-    let b64_len = base64::encoded_len(ciphertext.len(), true).unwrap_or(0);
-    let mut out = String::with_capacity(FIXED + b64_len + 40 + timestamp_text.len() + nonce.len());
-    out.push_str(HEAD);
-    let start = out.len();
-    STANDARD.encode_string(ciphertext, &mut out);
-    let digest = crate::signature::compute(&[token.as_str(), timestamp_text, nonce, &out[start..]]);
-    out.push_str("]]></Encrypt>");
-    let hex = crate::signature::to_hex_array(&digest);
-    finish_envelope(
-        &mut out,
-        std::str::from_utf8(&hex).unwrap_or_default(),
-        timestamp,
-        nonce,
-    );
-    out
-}
-
-/// The envelope after `</Encrypt>`: `MsgSignature`, `TimeStamp`, `Nonce`, `</xml>`.
-fn finish_envelope(out: &mut String, msg_signature: &str, timestamp: u64, nonce: &str) {
-    crate::xml::push_cdata_element(out, "MsgSignature", msg_signature);
-    out.push_str("<TimeStamp>");
-    out.push_str(itoa::Buffer::new().format(timestamp));
-    out.push_str("</TimeStamp>");
-    crate::xml::push_cdata_element(out, "Nonce", nonce);
-    out.push_str("</xml>");
 }

@@ -1,16 +1,19 @@
-//! The engine: one HTTP exchange in, one out.
+//! The engine: one HTTP exchange in, one out. Verifies (signature, timestamp), opens
+//! (decrypt, parse), dispatches to the router, renders and seals the reply, and keeps retries
+//! from running handlers twice.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Method, StatusCode, header};
 
+use crate::callback::Callback;
 use crate::config::{Config, Mode, ReceiveId};
 use crate::crypto::{MsgCrypt, seal_envelope};
 use crate::dedup::{Claim, Dedup, DedupStore, NonceCheck};
 use crate::error::{Error, ErrorKind};
+use crate::query::CallbackQuery;
 use crate::reply::Reply;
-use crate::request::{CallbackQuery, Request};
 use crate::router::Router;
 use crate::signature::{check_timestamp, verify_msg_signature, verify_signature};
 use crate::xml::Document;
@@ -22,7 +25,7 @@ pub enum Received {
     /// URL verification (GET): the `echostr` to answer, already decrypted for WeCom.
     Echostr(String),
     /// A message or event (POST).
-    Message(Box<Request>),
+    Message(Box<Callback>),
 }
 
 /// The result of [`Engine::process`]: what was received, the handlers' reply and the response.
@@ -36,7 +39,7 @@ pub struct Handled {
     pub reply: Option<Reply>,
     /// Whether this was a retry of a message already handled, answered from the
     /// [`Dedup`] store without running the handlers (the first reply again, or `success`
-    /// when the first delivery was still running after [`Dedup::wait`]).
+    /// when the first delivery was still running after [`Dedup::retry_wait`]).
     pub deduplicated: bool,
     /// The HTTP response to send.
     pub response: http::Response<Bytes>,
@@ -51,7 +54,7 @@ pub struct Engine {
     crypt: Option<MsgCrypt>,
     router: Router<()>,
     clock: Clock,
-    handlers_may_block: bool,
+    pub(crate) handlers_may_block: bool,
     dedup: Option<Dedup>,
 }
 
@@ -125,13 +128,6 @@ impl Engine {
         self
     }
 
-    /// Whether handlers may block (the default, `true`): adapters then run
-    /// [`Engine::handle`] on the runtime's blocking thread pool. See
-    /// [`Engine::nonblocking_handlers`].
-    pub fn handlers_may_block(&self) -> bool {
-        self.handlers_may_block
-    }
-
     /// Replaces the clock (Unix seconds) used for the timestamp window and reply `CreateTime`
     /// / `TimeStamp`; replays and tests fix it.
     #[must_use]
@@ -145,18 +141,13 @@ impl Engine {
         &self.config
     }
 
-    /// The body cap in bytes; adapters stop reading past it.
-    pub fn max_body_bytes(&self) -> usize {
-        self.config.max_body_bytes
-    }
-
     /// The codec, when an EncodingAESKey is configured.
-    pub fn crypt(&self) -> Option<&MsgCrypt> {
+    pub(crate) fn crypt(&self) -> Option<&MsgCrypt> {
         self.crypt.as_ref()
     }
 
     /// The engine's clock, Unix seconds.
-    pub fn now(&self) -> u64 {
+    pub(crate) fn now(&self) -> u64 {
         (self.clock)()
     }
 
@@ -168,40 +159,11 @@ impl Engine {
             Method::GET => self.receive_echostr(&query).map(echo_response),
             Method::POST => self
                 .receive_message(query, request.body())
-                .and_then(|message| self.respond(&message))
+                .and_then(|callback| self.respond(&callback))
                 .map(|(_, response)| response),
             _ => Err(Error::new(ErrorKind::MethodNotAllowed)),
         };
         result.unwrap_or_else(|error| refuse(&error))
-    }
-
-    /// The 413 response for a body that grew past [`Engine::max_body_bytes`] while an adapter
-    /// was reading it (`seen` bytes so far, or the `Content-Length` announced), logged like
-    /// any refused callback. Adapters call this instead of buffering the rest.
-    pub fn too_large(&self, seen: u64) -> http::Response<Bytes> {
-        refuse(&Error::with_detail(
-            ErrorKind::TooLarge,
-            format!("{seen} bytes or more, limit {}", self.config.max_body_bytes),
-        ))
-    }
-
-    /// How long adapters wait for the body ([`Config::body_read_timeout`]).
-    pub fn body_read_timeout(&self) -> std::time::Duration {
-        self.config.body_read_timeout
-    }
-
-    /// The 408 response for a body that did not arrive within
-    /// [`Engine::body_read_timeout`], logged like any refused callback.
-    pub fn timed_out(&self) -> http::Response<Bytes> {
-        refuse(&Error::with_detail(
-            ErrorKind::RequestTimeout,
-            format!("no whole body within {:?}", self.config.body_read_timeout),
-        ))
-    }
-
-    /// Whether an announced `Content-Length` already exceeds [`Engine::max_body_bytes`].
-    pub fn exceeds_limit(&self, content_length: u64) -> bool {
-        usize::try_from(content_length).map_or(true, |n| n > self.config.max_body_bytes)
     }
 
     /// Handles one callback and returns what was received and answered, for tools and tests.
@@ -218,10 +180,10 @@ impl Engine {
                 reply: None,
                 deduplicated: false,
             }),
-            Received::Message(message) => {
-                let (reply, response) = self.respond(&message)?;
+            Received::Message(callback) => {
+                let (reply, response) = self.respond(&callback)?;
                 Ok(Handled {
-                    received: Received::Message(message),
+                    received: Received::Message(callback),
                     deduplicated: reply.is_none(),
                     reply,
                     response,
@@ -232,25 +194,33 @@ impl Engine {
 
     /// Dispatches a received message, or answers a retry from the dedup store, and builds the
     /// 200 response. The reply is `None` when the handlers did not run.
-    fn respond(&self, message: &Request) -> Result<(Option<Reply>, http::Response<Bytes>), Error> {
+    fn respond(
+        &self,
+        callback: &Callback,
+    ) -> Result<(Option<Reply>, http::Response<Bytes>), Error> {
         let keyed = self.dedup.as_ref().and_then(|dedup| {
             // A key function is user code too: one that panics costs its request the dedup
             // check, not the server.
-            let key = || dedup.key(message, self.config.receive_id.is_wecom());
+            let key = || dedup.key(callback, self.config.receive_id.is_wecom());
             let key = std::panic::catch_unwind(std::panic::AssertUnwindSafe(key)).unwrap_or_else(
                 |_| {
-                    tracing::error!(kind = ?message.kind(), "dedup key function panicked");
+                    tracing::error!(kind = ?callback.kind(), "dedup key function panicked");
                     None
                 },
             )?;
-            Some((dedup.store(), dedup.wait(), key))
+            Some((dedup.store(), dedup.retry_wait(), key))
         });
         let Some((store, wait, key)) = keyed else {
-            let reply = self.dispatch(message);
+            let reply = self.dispatch(callback);
             let response = if reply.is_empty() {
                 success_response()
             } else {
-                xml_response(Bytes::from(self.render(message, &reply)?))
+                xml_response(Bytes::from(self.render(
+                    callback,
+                    &reply,
+                    &rand::random(),
+                    rand::random(),
+                )?))
             };
             return Ok((Some(reply), response));
         };
@@ -259,26 +229,26 @@ impl Engine {
             Claim::First => {
                 // Released unless completed: a failure below lets a retry run the handlers.
                 let claim = ClaimGuard { store, key: &key };
-                let reply = self.dispatch(message);
+                let reply = self.dispatch(callback);
                 let plain = if reply.is_empty() {
                     Bytes::from_static(SUCCESS)
                 } else {
-                    let head = message.head();
+                    let head = callback.head();
                     Bytes::from(reply.to_xml(&head.from_user_name, &head.to_user_name, now))
                 };
-                let response = self.plain_response(message, &plain, now, &mut rand::rng())?;
+                let response = self.plain_response(callback, &plain, now)?;
                 std::mem::forget(claim);
                 store.complete(&key, plain, now);
                 Ok((Some(reply), response))
             }
             Claim::Done(plain) => {
-                tracing::debug!(kind = ?message.kind(), "retry answered with the cached reply");
-                let response = self.plain_response(message, &plain, now, &mut rand::rng())?;
+                tracing::debug!(kind = ?callback.kind(), "retry answered with the cached reply");
+                let response = self.plain_response(callback, &plain, now)?;
                 Ok((None, response))
             }
             Claim::Busy => {
                 tracing::warn!(
-                    kind = ?message.kind(),
+                    kind = ?callback.kind(),
                     wait_ms = wait.as_millis() as u64,
                     "retry arrived while the first delivery was still running; answered success"
                 );
@@ -289,12 +259,12 @@ impl Engine {
 
     /// Runs the handlers; a handler that panics is logged and answered with `success`, so
     /// WeChat shows the user nothing broken and the next request is served.
-    fn dispatch(&self, message: &Request) -> Reply {
-        let run = std::panic::AssertUnwindSafe(|| self.router.dispatch(message));
+    fn dispatch(&self, callback: &Callback) -> Reply {
+        let run = std::panic::AssertUnwindSafe(|| self.router.dispatch(callback));
         std::panic::catch_unwind(run).unwrap_or_else(|_| {
             // The panic message itself went to the panic hook (stderr by default); it is not
             // logged here because a handler may have put message content into it.
-            tracing::error!(kind = ?message.kind(), "handler panicked; answered success");
+            tracing::error!(kind = ?callback.kind(), "handler panicked; answered success");
             Reply::Empty
         })
     }
@@ -302,26 +272,28 @@ impl Engine {
     /// The response for a plaintext response body (`success` or reply XML): as it is for a
     /// plaintext request, encrypted afresh (new random bytes, nonce and `TimeStamp`) for an
     /// encrypted one.
-    fn plain_response<R: rand::Rng + ?Sized>(
+    fn plain_response(
         &self,
-        message: &Request,
+        callback: &Callback,
         plain: &Bytes,
         now: u64,
-        rng: &mut R,
     ) -> Result<http::Response<Bytes>, Error> {
         if plain.as_ref() == SUCCESS {
             return Ok(success_response());
         }
-        if !message.is_encrypted() {
+        if !callback.is_encrypted() {
             return Ok(xml_response(plain.clone()));
         }
-        let xml = std::str::from_utf8(plain).map_err(|_| {
+        let xml = std::str::from_utf8(plain).map_err(|error| {
             Error::with_detail(
                 ErrorKind::Config,
                 "dedup store returned a body that is not UTF-8",
             )
+            .with_source(error)
         })?;
-        let body = self.seal(rng, now, xml.len(), |out| out.push_str(xml))?;
+        let body = self.seal(&rand::random(), rand::random(), now, xml.len(), |out| {
+            out.push_str(xml)
+        })?;
         Ok(xml_response(Bytes::from(body)))
     }
 
@@ -333,7 +305,7 @@ impl Engine {
     ///
     /// # Errors
     /// Any failed check, as listed on [`ErrorKind`].
-    pub fn receive(
+    fn receive(
         &self,
         method: &Method,
         query: CallbackQuery,
@@ -343,7 +315,7 @@ impl Engine {
             self.receive_echostr(&query).map(Received::Echostr)
         } else if method == Method::POST {
             self.receive_message(query, body)
-                .map(|request| Received::Message(Box::new(request)))
+                .map(|callback| Received::Message(Box::new(callback)))
         } else {
             Err(Error::new(ErrorKind::MethodNotAllowed))
         }
@@ -371,7 +343,7 @@ impl Engine {
         }
     }
 
-    fn receive_message(&self, query: CallbackQuery, body: &Bytes) -> Result<Request, Error> {
+    fn receive_message(&self, query: CallbackQuery, body: &Bytes) -> Result<Callback, Error> {
         if body.len() > self.config.max_body_bytes {
             return Err(Error::with_detail(
                 ErrorKind::TooLarge,
@@ -402,7 +374,7 @@ impl Engine {
         if !encrypted {
             self.check_timestamp(timestamp)?;
             self.check_nonce(timestamp, nonce, body)?;
-            return Request::from_document(document, query, false);
+            return Callback::from_document(document, query, false);
         }
         let encrypt = document
             .child_text("Encrypt")
@@ -420,7 +392,7 @@ impl Engine {
             .ok_or_else(|| Error::new(ErrorKind::Config))?;
         // The decrypted message is parsed in place; its fields share the decryption buffer.
         let plaintext = crypt.decrypt_shared(encrypt)?;
-        Request::from_document(Document::from_shared(plaintext)?, query, true)
+        Callback::from_document(Document::from_shared(plaintext)?, query, true)
     }
 
     fn check_timestamp(&self, timestamp: &str) -> Result<u64, Error> {
@@ -452,43 +424,43 @@ impl Engine {
         }
     }
 
-    /// Renders `reply` for `request`: `success` for the empty reply, the reply XML for a
-    /// plaintext request, and the encrypted envelope (fresh random bytes and nonce, `TimeStamp`
-    /// = now) for an encrypted one.
+    /// Renders `reply` for `callback`: `success` for the empty reply, the reply XML for a
+    /// plaintext callback, and the encrypted envelope for an encrypted one, framed with the 16
+    /// `random` bytes, signed with `nonce` and `TimeStamp` = now.
     ///
     /// # Errors
-    /// [`ErrorKind::Config`] if the request was encrypted but no key is configured (cannot
-    /// happen for requests this engine received).
-    pub fn render(&self, request: &Request, reply: &Reply) -> Result<String, Error> {
-        self.render_with_rng(request, reply, &mut rand::rng())
-    }
-
-    /// [`Engine::render`] with the randomness (16 prefix bytes, nonce) taken from `rng`.
-    ///
-    /// # Errors
-    /// As [`Engine::render`].
-    pub fn render_with_rng<R: rand::Rng + ?Sized>(
+    /// [`ErrorKind::Config`] if the callback was encrypted but no key is configured (cannot
+    /// happen for callbacks this engine received).
+    pub(crate) fn render(
         &self,
-        request: &Request,
+        callback: &Callback,
         reply: &Reply,
-        rng: &mut R,
+        random: &[u8; 16],
+        nonce: u32,
     ) -> Result<String, Error> {
         let now = self.now();
-        let head = request.head();
+        let head = callback.head();
         let (to, from) = (&*head.from_user_name, &*head.to_user_name);
-        if reply.is_empty() || !request.is_encrypted() {
+        if reply.is_empty() || !callback.is_encrypted() {
             return Ok(reply.to_xml(to, from, now));
         }
-        self.seal(rng, now, reply.xml_len_hint(to, from, now), |out| {
-            reply.write_xml(out, to, from, now);
-        })
+        self.seal(
+            random,
+            nonce,
+            now,
+            reply.xml_len_hint(to, from, now),
+            |out| {
+                reply.write_xml(out, to, from, now);
+            },
+        )
     }
 
     /// The encrypted reply envelope for the plaintext `write` appends (about `len_hint`
-    /// bytes): fresh random bytes and nonce from `rng`, `TimeStamp` = `now`.
-    fn seal<R: rand::Rng + ?Sized>(
+    /// bytes), framed with `random`, signed with `nonce` and `TimeStamp` = `now`.
+    fn seal(
         &self,
-        rng: &mut R,
+        random: &[u8; 16],
+        nonce: u32,
         now: u64,
         len_hint: usize,
         write: impl FnOnce(&mut String),
@@ -497,19 +469,16 @@ impl Engine {
             .crypt
             .as_ref()
             .ok_or_else(|| Error::new(ErrorKind::Config))?;
-        let mut nonce = itoa::Buffer::new();
-        let nonce = nonce.format(rng.next_u32());
-        let mut random = [0u8; 16];
-        rng.fill_bytes(&mut random);
-        let ciphertext = crypt.encrypt_framed(&random, len_hint, write);
+        let mut nonce_text = itoa::Buffer::new();
+        let nonce = nonce_text.format(nonce);
+        let ciphertext = crypt.encrypt_framed(random, len_hint, write);
         Ok(seal_envelope(&self.config.token, &ciphertext, now, nonce))
     }
 }
 
 /// Logs a refused callback at `warn` (kind, code, status and detail; never the body or
-/// secrets) and builds its response with [`error_response`]. Adapters use it for failures
-/// they meet before the engine runs (a body that cannot be read).
-pub fn refuse(error: &Error) -> http::Response<Bytes> {
+/// secrets) and builds its response with [`error_response`].
+pub(crate) fn refuse(error: &Error) -> http::Response<Bytes> {
     tracing::warn!(
         kind = ?error.kind(),
         code = ?error.code(),
@@ -518,18 +487,6 @@ pub fn refuse(error: &Error) -> http::Response<Bytes> {
         "callback refused"
     );
     error_response(error)
-}
-
-/// The 500 response for a callback whose handling failed unexpectedly (a handler panicked
-/// on an adapter's blocking pool), logged at `error`. WeChat retries a 500.
-pub fn internal_error() -> http::Response<Bytes> {
-    tracing::error!("callback handling panicked");
-    let mut response = ok_response(
-        "text/plain; charset=utf-8",
-        Bytes::from_static(b"Internal Server Error"),
-    );
-    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    response
 }
 
 /// How long a nonce is remembered when no timestamp window is configured: 10 minutes.
@@ -563,7 +520,7 @@ fn required<'a>(value: Option<&'a str>, name: &'static str) -> Result<&'a str, E
         .ok_or_else(|| Error::with_detail(ErrorKind::InvalidSignature, format!("no {name}")))
 }
 
-fn ok_response(content_type: &'static str, body: Bytes) -> http::Response<Bytes> {
+pub(crate) fn ok_response(content_type: &'static str, body: Bytes) -> http::Response<Bytes> {
     let mut response = http::Response::new(body);
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -573,7 +530,7 @@ fn ok_response(content_type: &'static str, body: Bytes) -> http::Response<Bytes>
 }
 
 /// The response for a failed callback: the error's status, its reason phrase as the body.
-pub fn error_response(error: &Error) -> http::Response<Bytes> {
+pub(crate) fn error_response(error: &Error) -> http::Response<Bytes> {
     let mut response = ok_response(
         "text/plain; charset=utf-8",
         Bytes::from_static(error.body_text().as_bytes()),

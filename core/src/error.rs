@@ -36,7 +36,7 @@ pub enum ErrorKind {
     /// The body is larger than the configured maximum (HTTP 413).
     TooLarge,
     /// A signed `timestamp` + `nonce` seen before with a different body, inside the window
-    /// (HTTP 401); only with [`crate::dedup::Dedup::reject_nonce_replays`].
+    /// (HTTP 401); only with `dedup::Dedup::reject_nonce_replays`.
     Replay,
     /// A method other than GET or POST (HTTP 405).
     MethodNotAllowed,
@@ -111,24 +111,6 @@ impl ErrorKind {
         }
     }
 
-    /// The error class of the fixture format (`../shared/fixture-format.md`): `signature`,
-    /// `timestamp`, `decrypt`, `appid`, `xml`, `too_large`, `bad_request`, `replay`, or `config` /
-    /// `reply` for the kinds a request cannot cause.
-    pub const fn class(self) -> &'static str {
-        match self {
-            Self::InvalidSignature => "signature",
-            Self::Timestamp => "timestamp",
-            Self::Xml => "xml",
-            Self::Base64 | Self::Decrypt | Self::Buffer => "decrypt",
-            Self::ReceiveId => "appid",
-            Self::TooLarge => "too_large",
-            Self::Replay => "replay",
-            Self::MethodNotAllowed | Self::RequestTimeout | Self::BadRequest => "bad_request",
-            Self::InvalidAesKey | Self::Config => "config",
-            Self::InvalidReply => "reply",
-        }
-    }
-
     const fn description(self) -> &'static str {
         match self {
             Self::InvalidSignature => "invalid signature",
@@ -158,26 +140,49 @@ impl fmt::Display for ErrorKind {
 
 /// The error of every fallible operation in this crate.
 ///
-/// Carries an [`ErrorKind`] and, for logs, a detail message that never contains the token, the
-/// EncodingAESKey or decrypted content.
+/// Carries an [`ErrorKind`], a detail for logs (which field, which byte offset) and, where a
+/// lower layer failed (base64, UTF-8, quick-xml, a number), that error as
+/// [`source`](std::error::Error::source). None of them carries the token, the EncodingAESKey
+/// or decrypted content. Errors are made only inside this crate; what goes over the wire is
+/// only [`Error::status`] and [`Error::body_text`].
 pub struct Error {
     kind: ErrorKind,
     detail: Option<Box<str>>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl Error {
     /// An error of `kind` with no detail.
-    pub fn new(kind: ErrorKind) -> Self {
-        Self { kind, detail: None }
+    pub(crate) fn new(kind: ErrorKind) -> Self {
+        Self {
+            kind,
+            detail: None,
+            source: None,
+        }
     }
 
     /// An error of `kind` with a detail for the log (never sent to the client). The detail
     /// must not carry secrets or message content.
-    pub fn with_detail(kind: ErrorKind, detail: impl Into<Box<str>>) -> Self {
+    pub(crate) fn with_detail(kind: ErrorKind, detail: impl Into<Box<str>>) -> Self {
         Self {
             kind,
             detail: Some(detail.into()),
+            source: None,
         }
+    }
+
+    /// An [`ErrorKind::Xml`] error with a detail.
+    pub(crate) fn xml(detail: impl Into<Box<str>>) -> Self {
+        Self::with_detail(ErrorKind::Xml, detail)
+    }
+
+    /// The same error, caused by `source`.
+    pub(crate) fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        self.source = Some(source.into());
+        self
     }
 
     /// The kind of failure.
@@ -205,6 +210,11 @@ impl Error {
     pub fn body_text(&self) -> &'static str {
         self.status().canonical_reason().unwrap_or("error")
     }
+
+    /// The lower-layer error that caused this one, if any, taken out.
+    pub fn into_source(self) -> Option<Box<dyn std::error::Error + Send + Sync>> {
+        self.source
+    }
 }
 
 impl fmt::Debug for Error {
@@ -213,6 +223,7 @@ impl fmt::Debug for Error {
             .field("kind", &self.kind)
             .field("code", &self.kind.code())
             .field("detail", &self.detail)
+            .field("source", &self.source)
             .finish()
     }
 }
@@ -230,11 +241,11 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
-
-impl From<ErrorKind> for Error {
-    fn from(kind: ErrorKind) -> Self {
-        Self::new(kind)
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -260,24 +271,21 @@ mod tests {
     }
 
     #[test]
-    fn all_lists_every_kind_once_and_every_class() {
+    fn all_lists_every_kind_once() {
         let kinds: std::collections::HashSet<_> = ErrorKind::ALL.into_iter().collect();
         assert_eq!(kinds.len(), ErrorKind::ALL.len());
-        let classes: std::collections::BTreeSet<_> =
-            ErrorKind::ALL.iter().map(|k| k.class()).collect();
-        let want = [
-            "appid",
-            "bad_request",
-            "config",
-            "decrypt",
-            "replay",
-            "reply",
-            "signature",
-            "timestamp",
-            "too_large",
-            "xml",
-        ];
-        assert_eq!(classes.into_iter().collect::<Vec<_>>(), want);
+    }
+
+    #[test]
+    fn source_chain_reaches_the_lower_layer() {
+        use std::error::Error as _;
+        let bytes = vec![0xff_u8];
+        let utf8 = std::str::from_utf8(&bytes).unwrap_err();
+        let error = Error::xml("body is not UTF-8").with_source(utf8);
+        let source = error.source().expect("a source");
+        assert!(source.downcast_ref::<std::str::Utf8Error>().is_some());
+        assert!(Error::new(ErrorKind::Base64).source().is_none());
+        assert!(error.into_source().is_some());
     }
 
     #[test]

@@ -1,53 +1,41 @@
-#![doc = include_str!("../../README.md")]
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod config;
+// The pipeline, in the order a callback flows through it.
+pub mod adapter;
+mod callback;
+mod config;
 pub mod crypto;
 pub mod dedup;
-pub mod engine;
-pub mod error;
+mod engine;
+mod error;
 pub mod message;
+mod query;
 pub mod reply;
-pub mod request;
-pub mod router;
-pub mod signature;
-pub mod xml;
+mod router;
+mod signature;
+mod xml;
 
 pub use http;
 
 /// The shared, immutable UTF-8 string the typed message fields are made of (from `bytestring`):
 /// it derefs to `&str`, compares with `&str` and `String`, and converts `Into<String>`.
 pub use bytestring::ByteString;
-#[doc(inline)]
-pub use config::{
-    Config, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, EncodingAesKey, Mode, ReceiveId,
-    Token,
-};
-#[doc(inline)]
-pub use crypto::{EncryptedReply, MsgCrypt};
-#[doc(inline)]
-pub use dedup::{Dedup, DedupStore, MemoryDedupStore};
-#[doc(inline)]
-pub use engine::{Engine, Handled, Received};
-#[doc(inline)]
-pub use error::{Error, ErrorKind};
-#[doc(inline)]
-pub use message::*;
-#[doc(inline)]
-pub use reply::{Article, IntoReply, MusicReply, NewsReply, Reply, VideoReply};
-#[doc(inline)]
-pub use request::{CallbackQuery, Request};
-#[doc(inline)]
-pub use router::{Handler, Router};
-#[doc(inline)]
-pub use signature::{verify_msg_signature, verify_signature};
-#[doc(inline)]
-pub use xml::{Document, Element};
 
-/// The names most handler code needs: `use wechat_callback::prelude::*;`.
+pub use callback::Callback;
+pub use config::{Config, EncodingAesKey, Mode, ReceiveId, Token};
+pub use engine::{Engine, Handled, Received};
+pub use error::{Error, ErrorKind};
+pub use query::CallbackQuery;
+pub use router::{Handler, Router};
+
+/// The names handler code needs: `use wechat_callback::prelude::*;`.
+///
+/// The router and what a handler takes and returns ([`Callback`], [`Reply`], the
+/// [`IntoReply`](crate::reply::IntoReply) trait), the message enums, and what building an
+/// engine takes. The payload structs (`Text`, `Click`, …) are in [`message`](crate::message).
 pub mod prelude {
     pub use crate::message::{Event, Head, Kind, Message};
     pub use crate::reply::{IntoReply as _, Reply};
-    pub use crate::request::Request;
-    pub use crate::router::Router;
-    pub use crate::{Config, EncodingAesKey, Engine, Mode, Token};
+    pub use crate::{Callback, Config, EncodingAesKey, Engine, Mode, Router, Token};
 }

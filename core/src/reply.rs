@@ -6,7 +6,7 @@
 //! `success`, which tells WeChat not to retry and to show the user nothing.
 
 use crate::error::{Error, ErrorKind};
-use crate::xml::{push_cdata, push_cdata_element};
+pub use crate::xml::{push_cdata, push_cdata_element};
 
 /// Most articles a news reply may carry.
 pub const MAX_ARTICLES: usize = 8;
@@ -327,7 +327,8 @@ fn push_optional(out: &mut String, name: &str, text: &str) {
 ///
 /// `None` (from an `Option`) means the handler declines and the next handler for the kind runs;
 /// every other value is the answer. `()` answers `success`; a `String` or `&'static str` answers
-/// a text reply; an `Err` answers `success` and logs the error at `warn`.
+/// a text reply; an `Err` of any error type answers `success` and logs the error's type (not
+/// its message) at `error`.
 pub trait IntoReply {
     /// The reply, or `None` to decline.
     fn into_reply(self) -> Option<Reply>;
@@ -363,12 +364,18 @@ impl IntoReply for &'static str {
     }
 }
 
-impl<R: IntoReply> IntoReply for Result<R, Error> {
+/// A handler's error of any type answers `success` (WeChat then neither retries nor shows the
+/// user an error) and is logged at `error` by its type name only: its message may carry
+/// content from the callback, which never reaches the logs.
+impl<R: IntoReply, E> IntoReply for Result<R, E> {
     fn into_reply(self) -> Option<Reply> {
         match self {
             Ok(reply) => reply.into_reply(),
-            Err(error) => {
-                tracing::warn!(kind = ?error.kind(), code = ?error.code(), %error, "handler failed; answering success");
+            Err(_) => {
+                tracing::error!(
+                    error_type = std::any::type_name::<E>(),
+                    "handler returned an error; answered success"
+                );
                 Some(Reply::Empty)
             }
         }
@@ -378,7 +385,7 @@ impl<R: IntoReply> IntoReply for Result<R, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xml;
+    use crate::xml::Document;
 
     #[test]
     fn text_reply_golden_bytes() {
@@ -390,7 +397,7 @@ mod tests {
              <CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>\
              <Content><![CDATA[你好 ]]]]><![CDATA[> <b>&]]></Content></xml>"
         );
-        let root = xml::parse(&xml).unwrap();
+        let root = Document::parse(&xml).unwrap();
         assert_eq!(root.child_text("Content"), Some("你好 ]]> <b>&"));
     }
 
@@ -437,7 +444,7 @@ mod tests {
         assert_eq!(Reply::news([]).unwrap_err().code(), Some(-40011));
         assert!(Reply::news(vec![Article::default(); 9]).is_err());
         let news = Reply::news(vec![Article::default(); 2]).unwrap();
-        let root = xml::parse(&news.to_xml("a", "b", 1)).unwrap();
+        let root = Document::parse(&news.to_xml("a", "b", 1)).unwrap();
         assert_eq!(root.child_text("ArticleCount"), Some("2"));
         assert_eq!(root.find_all("Articles/item").len(), 2);
     }
@@ -453,7 +460,7 @@ mod tests {
     #[test]
     fn transfer_and_media_replies_render() {
         let xml = Reply::transfer_customer_service(Some("kf1@test".into())).to_xml("a", "b", 1);
-        let root = xml::parse(&xml).unwrap();
+        let root = Document::parse(&xml).unwrap();
         assert_eq!(
             root.child_text("MsgType"),
             Some("transfer_customer_service")
@@ -464,7 +471,7 @@ mod tests {
             ..VideoReply::default()
         })
         .to_xml("a", "b", 1);
-        let root = xml::parse(&xml).unwrap();
+        let root = Document::parse(&xml).unwrap();
         assert_eq!(root.find("Video/MediaId").unwrap().text(), "m");
         assert!(root.find("Video/Title").is_none());
     }

@@ -1,14 +1,14 @@
 //! The handler registry: plain synchronous functions registered per message kind and event.
 //!
-//! A handler takes the typed payload and, optionally, the whole [`Request`] and the router's
+//! A handler takes the typed payload and, optionally, the whole [`Callback`] and the router's
 //! state, and returns anything [`IntoReply`]:
 //!
 //! | shape | example |
 //! |---|---|
 //! | `Fn(&T) -> R` | `fn echo(t: &Text) -> Reply` |
-//! | `Fn(&T, &Request) -> R` | `\|e: &Click, r: &Request\| …r.head().from_user_name…` |
+//! | `Fn(&T, &Callback) -> R` | `\|e: &Click, r: &Callback\| …r.head().from_user_name…` |
 //! | `Fn(&T, &S) -> R` | `\|t: &Text, db: &Db\| …` |
-//! | `Fn(&T, &Request, &S) -> R` | |
+//! | `Fn(&T, &Callback, &S) -> R` | |
 //!
 //! Handlers for one kind run in registration order until one answers; one that returns
 //! `None` declines and the next runs; when all decline (or none is registered) the fallback
@@ -16,77 +16,84 @@
 
 use std::sync::Arc;
 
-use crate::message::{Kind, Payload};
+use crate::callback::Callback;
+use crate::message::{Kind, Payload, UnknownEvent, UnknownMessage, for_each_kind};
 use crate::reply::{IntoReply, Reply};
-use crate::request::Request;
 
 /// A function usable as a handler for payload `T` with state `S`; `M` is a marker that tells
 /// the accepted shapes apart (see the [module docs](self)).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a handler for `{T}`",
-    note = "a handler is `Fn(&{T}) -> R`, `Fn(&{T}, &Request) -> R`, `Fn(&{T}, &S) -> R` or \
-            `Fn(&{T}, &Request, &S) -> R` with `R: IntoReply`, and is `Send + Sync + 'static`; \
+    note = "a handler is `Fn(&{T}) -> R`, `Fn(&{T}, &Callback) -> R`, `Fn(&{T}, &S) -> R` or \
+            `Fn(&{T}, &Callback, &S) -> R` with `R: IntoReply`, and is `Send + Sync + 'static`; \
             closures need their argument types written out"
 )]
 pub trait Handler<T, S, M>: Send + Sync + 'static {
     /// Runs the handler; `None` declines.
-    fn call(&self, payload: &T, request: &Request, state: &S) -> Option<Reply>;
+    fn call(&self, payload: &T, callback: &Callback, state: &S) -> Option<Reply>;
 }
 
-/// Marker: `Fn(&T) -> R`.
-#[derive(Debug)]
-pub enum PayloadOnly {}
-/// Marker: `Fn(&T, &Request) -> R`.
-#[derive(Debug)]
-pub enum WithRequest {}
-/// Marker: `Fn(&T, &S) -> R`.
-#[derive(Debug)]
-pub enum WithState {}
-/// Marker: `Fn(&T, &Request, &S) -> R`.
-#[derive(Debug)]
-pub enum WithRequestAndState {}
+/// The marker types that tell the handler shapes apart: named by the blanket impls, never by
+/// users (axum's `ViaParts` trick).
+mod shape {
+    #![allow(unreachable_pub, missing_debug_implementations)]
+    /// `Fn(&T) -> R`.
+    pub enum PayloadOnly {}
+    /// `Fn(&T, &Callback) -> R`.
+    pub enum WithCallback {}
+    /// `Fn(&T, &S) -> R`.
+    pub enum WithState {}
+    /// `Fn(&T, &Callback, &S) -> R`.
+    pub enum WithCallbackAndState {}
+}
 
+use shape::{PayloadOnly, WithCallback, WithCallbackAndState, WithState};
+
+#[diagnostic::do_not_recommend]
 impl<F, R, T, S> Handler<T, S, (PayloadOnly, R)> for F
 where
     F: Fn(&T) -> R + Send + Sync + 'static,
     R: IntoReply,
 {
-    fn call(&self, payload: &T, _: &Request, _: &S) -> Option<Reply> {
+    fn call(&self, payload: &T, _: &Callback, _: &S) -> Option<Reply> {
         self(payload).into_reply()
     }
 }
 
-impl<F, R, T, S> Handler<T, S, (WithRequest, R)> for F
+#[diagnostic::do_not_recommend]
+impl<F, R, T, S> Handler<T, S, (WithCallback, R)> for F
 where
-    F: Fn(&T, &Request) -> R + Send + Sync + 'static,
+    F: Fn(&T, &Callback) -> R + Send + Sync + 'static,
     R: IntoReply,
 {
-    fn call(&self, payload: &T, request: &Request, _: &S) -> Option<Reply> {
-        self(payload, request).into_reply()
+    fn call(&self, payload: &T, callback: &Callback, _: &S) -> Option<Reply> {
+        self(payload, callback).into_reply()
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<F, R, T, S> Handler<T, S, (WithState, R)> for F
 where
     F: Fn(&T, &S) -> R + Send + Sync + 'static,
     R: IntoReply,
 {
-    fn call(&self, payload: &T, _: &Request, state: &S) -> Option<Reply> {
+    fn call(&self, payload: &T, _: &Callback, state: &S) -> Option<Reply> {
         self(payload, state).into_reply()
     }
 }
 
-impl<F, R, T, S> Handler<T, S, (WithRequestAndState, R)> for F
+#[diagnostic::do_not_recommend]
+impl<F, R, T, S> Handler<T, S, (WithCallbackAndState, R)> for F
 where
-    F: Fn(&T, &Request, &S) -> R + Send + Sync + 'static,
+    F: Fn(&T, &Callback, &S) -> R + Send + Sync + 'static,
     R: IntoReply,
 {
-    fn call(&self, payload: &T, request: &Request, state: &S) -> Option<Reply> {
-        self(payload, request, state).into_reply()
+    fn call(&self, payload: &T, callback: &Callback, state: &S) -> Option<Reply> {
+        self(payload, callback, state).into_reply()
     }
 }
 
-type Erased<S> = Arc<dyn Fn(&Request, &S) -> Option<Reply> + Send + Sync>;
+type Erased<S> = Arc<dyn Fn(&Callback, &S) -> Option<Reply> + Send + Sync>;
 
 /// Handlers by [`Kind`], plus a fallback; `S` is shared state handed to handlers that ask.
 ///
@@ -151,33 +158,33 @@ impl<S: 'static> Router<S> {
         T: Payload,
         H: Handler<T, S, M>,
     {
-        let erased: Erased<S> = Arc::new(move |request: &Request, state: &S| {
-            T::from_message(request.message())
-                .and_then(|payload| handler.call(payload, request, state))
+        let erased: Erased<S> = Arc::new(move |callback: &Callback, state: &S| {
+            T::from_message(callback.message())
+                .and_then(|payload| handler.call(payload, callback, state))
         });
         self.handlers[slot(T::KIND)].push(erased);
         self
     }
 
-    /// Sets the handler that runs when no handler of the request's kind answers; its payload is
-    /// the [`Request`] itself. If it declines too, the answer is `success`.
+    /// Sets the handler that runs when no handler of the callback's kind answers; its payload is
+    /// the [`Callback`] itself. If it declines too, the answer is `success`.
     #[must_use]
     pub fn fallback<H, M>(mut self, handler: H) -> Self
     where
-        H: Handler<Request, S, M>,
+        H: Handler<Callback, S, M>,
     {
-        self.fallback = Some(Arc::new(move |request: &Request, state: &S| {
-            handler.call(request, request, state)
+        self.fallback = Some(Arc::new(move |callback: &Callback, state: &S| {
+            handler.call(callback, callback, state)
         }));
         self
     }
 
-    /// Runs the handlers for `request` with `state`; see the [module docs](self) for the order.
-    pub fn dispatch_with(&self, request: &Request, state: &S) -> Reply {
-        self.handlers[slot(request.kind())]
+    /// Runs the handlers for `callback` with `state`; see the [module docs](self) for the order.
+    pub fn dispatch_with(&self, callback: &Callback, state: &S) -> Reply {
+        self.handlers[slot(callback.kind())]
             .iter()
             .chain(&self.fallback)
-            .find_map(|handler| handler(request, state))
+            .find_map(|handler| handler(callback, state))
             .unwrap_or(Reply::Empty)
     }
 
@@ -187,13 +194,76 @@ impl<S: 'static> Router<S> {
     }
 }
 
+/// Writes the typed `on_*` registration methods from the kinds table ([`for_each_kind!`]).
+macro_rules! on_methods {
+    (
+        messages {$(
+            $(#[$mdoc:meta])*
+            $MVar:ident($MTy:ident) = $mtype:literal, $mkind:ident, $mon:ident { $($mfields:tt)* }
+        )*}
+        events {$(
+            $(#[$edoc:meta])*
+            $EVar:ident($ETy:ident) = $etype:literal, $ekind:ident, $eon:ident { $($efields:tt)* }
+        )*}
+    ) => {
+        impl<S: 'static> Router<S> {
+            $(
+                #[doc = concat!("Registers a handler for `", $mtype, "` messages ([`",
+                    stringify!($MTy), "`](crate::message::", stringify!($MTy),
+                    ")); same as [`Router::on`].")]
+                #[must_use]
+                pub fn $mon<H, M>(self, handler: H) -> Self
+                where
+                    H: Handler<crate::message::$MTy, S, M>,
+                {
+                    self.on(handler)
+                }
+            )*
+            $(
+                #[doc = concat!("Registers a handler for `", $etype, "` events ([`",
+                    stringify!($ETy), "`](crate::message::", stringify!($ETy),
+                    ")); same as [`Router::on`].")]
+                #[must_use]
+                pub fn $eon<H, M>(self, handler: H) -> Self
+                where
+                    H: Handler<crate::message::$ETy, S, M>,
+                {
+                    self.on(handler)
+                }
+            )*
+        }
+    };
+}
+
+for_each_kind!(on_methods);
+
+impl<S: 'static> Router<S> {
+    /// Registers a handler for messages whose `MsgType` is not in the kinds table.
+    #[must_use]
+    pub fn on_unknown_message<H, M>(self, handler: H) -> Self
+    where
+        H: Handler<UnknownMessage, S, M>,
+    {
+        self.on(handler)
+    }
+
+    /// Registers a handler for events whose `Event` is not in the kinds table.
+    #[must_use]
+    pub fn on_unknown_event<H, M>(self, handler: H) -> Self
+    where
+        H: Handler<UnknownEvent, S, M>,
+    {
+        self.on(handler)
+    }
+}
+
 impl<S: Send + Sync + 'static> Router<S> {
     /// Supplies the state, giving a router the engine can run.
     pub fn with_state(self, state: S) -> Router<()> {
         let state = Arc::new(state);
         let bind = |handler: Erased<S>| -> Erased<()> {
             let state = Arc::clone(&state);
-            Arc::new(move |request: &Request, _: &()| handler(request, &state))
+            Arc::new(move |callback: &Callback, _: &()| handler(callback, &state))
         };
         Router {
             handlers: self
@@ -207,9 +277,9 @@ impl<S: Send + Sync + 'static> Router<S> {
 }
 
 impl Router<()> {
-    /// Runs the handlers for `request`; see the [module docs](self) for the order.
-    pub fn dispatch(&self, request: &Request) -> Reply {
-        self.dispatch_with(request, &())
+    /// Runs the handlers for `callback`; see the [module docs](self) for the order.
+    pub fn dispatch(&self, callback: &Callback) -> Reply {
+        self.dispatch_with(callback, &())
     }
 }
 
@@ -220,12 +290,12 @@ mod tests {
     use super::*;
     use crate::message::{Click, Text};
 
-    fn request(body: &str) -> Request {
-        Request::from_xml(body).unwrap()
+    fn callback(body: &str) -> Callback {
+        Callback::from_xml(body).unwrap()
     }
 
-    fn text(content: &str) -> Request {
-        request(&format!(
+    fn text(content: &str) -> Callback {
+        callback(&format!(
             "<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName>\
              <MsgType>text</MsgType><Content>{content}</Content></xml>"
         ))
@@ -244,7 +314,7 @@ mod tests {
                     .filter(|_| false)
             })
             .on_text(|t: &Text| (t.content != "pass").then(|| shout(t)))
-            .fallback(|r: &Request| format!("fallback for {}", r.head().from_user_name));
+            .fallback(|r: &Callback| format!("fallback for {}", r.head().from_user_name));
         assert_eq!(router.dispatch(&text("hi")), Reply::text("HI"));
         assert_eq!(router.dispatch(&text("skip")), Reply::text("SKIP"));
         assert_eq!(
@@ -263,7 +333,7 @@ mod tests {
     #[test]
     fn default_fallback_is_success() {
         let router = Router::new().on_text(shout);
-        let click = request(
+        let click = callback(
             "<xml><MsgType>event</MsgType><Event>CLICK</Event><EventKey>k</EventKey></xml>",
         );
         assert_eq!(router.dispatch(&click), Reply::Empty);
@@ -272,15 +342,15 @@ mod tests {
     }
 
     #[test]
-    fn state_and_request_are_available() {
+    fn state_and_callback_are_available() {
         struct Counter(AtomicUsize);
         let router = Router::<Counter>::new()
-            .on_event_click(|c: &Click, r: &Request, n: &Counter| {
+            .on_event_click(|c: &Click, r: &Callback, n: &Counter| {
                 let seen = n.0.fetch_add(1, Ordering::SeqCst) + 1;
                 format!("{} {} {seen}", c.event_key, r.head().msg_type)
             })
             .with_state(Counter(AtomicUsize::new(0)));
-        let click = request(
+        let click = callback(
             "<xml><MsgType>event</MsgType><Event>click</Event><EventKey>k</EventKey></xml>",
         );
         assert_eq!(router.dispatch(&click), Reply::text("k event 1"));

@@ -12,11 +12,11 @@ use crate::config::Token;
 use crate::error::{Error, ErrorKind};
 
 /// A SHA-1 digest, 20 bytes.
-pub type Digest20 = [u8; 20];
+pub(crate) type Digest20 = [u8; 20];
 
 /// SHA-1 of the concatenation of `parts` after sorting them by bytes (the order WeChat uses).
 /// Up to four parts (every WeChat signature) are sorted on the stack; `parts` is not modified.
-pub fn compute(parts: &[&str]) -> Digest20 {
+pub(crate) fn compute(parts: &[&str]) -> Digest20 {
     let mut hasher = Sha1::new();
     if parts.len() <= 4 {
         let mut sorted: [&str; 4] = [""; 4];
@@ -32,18 +32,21 @@ pub fn compute(parts: &[&str]) -> Digest20 {
     hasher.finalize().into()
 }
 
-/// [`compute`] as 40 lowercase hex digits, the form WeChat puts in the query.
-pub fn compute_hex(parts: &[&str]) -> String {
+/// A WeChat signature: SHA-1 of `parts` sorted bytewise and concatenated, as 40 lowercase
+/// hex digits, the form WeChat puts in `signature` / `msg_signature` and in a reply's
+/// `MsgSignature`. `parts` are the token, `timestamp`, `nonce` and, for `msg_signature`, the
+/// `Encrypt` value (公众平台 “接入概述”; `WXBizMsgCrypt` `SHA1.getSHA1`).
+pub fn signature(parts: &[&str]) -> String {
     to_hex(&compute(parts))
 }
 
 /// Lowercase hex of a digest.
-pub fn to_hex(digest: &Digest20) -> String {
+pub(crate) fn to_hex(digest: &Digest20) -> String {
     String::from_utf8_lossy(&to_hex_array(digest)).into_owned()
 }
 
 /// The 40 lowercase hex digits of a digest, on the stack.
-pub fn to_hex_array(digest: &Digest20) -> [u8; 40] {
+pub(crate) fn to_hex_array(digest: &Digest20) -> [u8; 40] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 40];
     for (pair, byte) in out.chunks_exact_mut(2).zip(digest) {
@@ -130,13 +133,14 @@ pub fn verify_msg_signature(
 /// # Errors
 /// [`ErrorKind::Timestamp`] when the timestamp is not a decimal number or lies outside the
 /// window.
-pub fn check_timestamp(timestamp: &str, now: u64, tolerance_s: Option<u64>) -> Result<u64, Error> {
-    let Ok(ts) = timestamp.parse::<u64>() else {
-        return Err(Error::with_detail(
-            ErrorKind::Timestamp,
-            "timestamp is not a number",
-        ));
-    };
+pub(crate) fn check_timestamp(
+    timestamp: &str,
+    now: u64,
+    tolerance_s: Option<u64>,
+) -> Result<u64, Error> {
+    let ts = timestamp.parse::<u64>().map_err(|error| {
+        Error::with_detail(ErrorKind::Timestamp, "timestamp is not a number").with_source(error)
+    })?;
     if let Some(tolerance) = tolerance_s
         && ts.abs_diff(now) > tolerance
     {
@@ -158,11 +162,11 @@ mod tests {
     #[test]
     fn sorts_parts_before_hashing() {
         assert_eq!(
-            compute_hex(&["c", "a", "b"]),
+            signature(&["c", "a", "b"]),
             "a9993e364706816aba3e25717850c26c9cd0d89d"
         );
         assert_eq!(
-            compute_hex(&["789", "456", "123"]),
+            signature(&["789", "456", "123"]),
             "f7c3bc1d808e04732adf679965ccc34ca7ae3441"
         );
     }

@@ -6,7 +6,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use libfuzzer_sys::fuzz_target;
-use wechat_callback::{EncodingAesKey, MsgCrypt, ReceiveId};
+use wechat_callback::crypto::MsgCrypt;
+use wechat_callback::{EncodingAesKey, ReceiveId};
 
 const KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
 

@@ -8,10 +8,10 @@ use std::sync::LazyLock;
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use wechat_callback::signature::compute_hex;
-use wechat_callback::{
-    Config, Document, EncodingAesKey, Engine, Mode, Reply, Router, Text, Token,
-};
+use wechat_callback::crypto;
+use wechat_callback::message::{Document, Text};
+use wechat_callback::reply::Reply;
+use wechat_callback::{Config, EncodingAesKey, Engine, Mode, Router, Token};
 
 const TOKEN: &str = "fuzzToken";
 const KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
@@ -23,14 +23,14 @@ static ENGINES: LazyLock<Vec<Engine>> = LazyLock::new(|| {
     let mp = || Config::official_account(Token::new(TOKEN).unwrap(), "wx49f0ab532d5d035a");
     let configs = [
         mp(),
-        mp().encoding_aes_key(key()),
-        mp().encoding_aes_key(key()).mode(Mode::Safe),
+        mp().with_encoding_aes_key(key()),
+        mp().with_encoding_aes_key(key()).with_mode(Mode::Safe),
         Config::wecom(Token::new(TOKEN).unwrap(), key(), "ww0123456789abcdef"),
     ];
     configs
         .into_iter()
         .map(|c| {
-            Engine::new(c.timestamp_tolerance_secs(300), router())
+            Engine::new(c.with_timestamp_tolerance_secs(300), router())
                 .unwrap()
                 .with_clock(|| NOW)
         })
@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
     for engine in ENGINES.iter() {
         let mut body = Bytes::copy_from_slice(body);
         if flags & 8 != 0
-            && let Some(crypt) = engine.crypt()
+            && let Some(crypt) = wechat_callback::adapter::crypt(&engine)
         {
             // The body is a plaintext message: sealed the way WeChat seals it, so the fuzzer
             // reaches the parser of decrypted messages.
@@ -67,8 +67,8 @@ fuzz_target!(|data: &[u8]| {
                 .ok()
                 .and_then(|d| d.child_text("Encrypt").map(str::to_owned))
                 .unwrap_or_default();
-            let signature = compute_hex(&[TOKEN, &ts, nonce]);
-            let msg_signature = compute_hex(&[TOKEN, &ts, nonce, &encrypt]);
+            let signature = crypto::signature(&[TOKEN, &ts, nonce]);
+            let msg_signature = crypto::signature(&[TOKEN, &ts, nonce, &encrypt]);
             query = format!(
                 "timestamp={ts}&nonce={nonce}&signature={signature}&encrypt_type=aes\
                  &msg_signature={msg_signature}&{query}"

@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wechat_callback::{Document, Request};
+use wechat_callback::message::Document;
+use wechat_callback::Callback;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(document) = Document::from_bytes(bytes::Bytes::copy_from_slice(data)) else {
@@ -16,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = (element.name(), element.text(), element.has_children());
         stack.extend(element.children());
     }
-    assert!(seen <= wechat_callback::xml::MAX_ELEMENTS);
+    assert!(seen <= wechat_callback::message::Document::MAX_ELEMENTS);
     // The same text through the typed reader (head, kind, fields).
-    let _ = Request::from_xml(document.source());
+    let _ = Callback::from_xml(document.source());
 });

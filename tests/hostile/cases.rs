@@ -47,7 +47,7 @@ pub(crate) fn all() -> Vec<Case> {
     // The element array grows to `MAX_ELEMENTS` (32 bytes each) before the scanner refuses the
     // next: about 320 KB, twice that while the vector doubles, and never more.
     let elements = Case {
-        max_bytes: 2 * 32 * wechat_callback::xml::MAX_ELEMENTS + SMALL,
+        max_bytes: 2 * 32 * wechat_callback::message::Document::MAX_ELEMENTS + SMALL,
         ..case(
             "elements_100000",
             format!("<xml>{}</xml>", "<a/>".repeat(100_000)),

@@ -9,7 +9,9 @@ use std::alloc::System;
 
 use bytes::Bytes;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-use wechat_callback::{Config, Document, EncodingAesKey, Engine, Mode, Router, Token};
+use wechat_callback::message::Document;
+use wechat_callback::{Config, EncodingAesKey, Engine, Mode, Router, Token};
+use wechat_callback_cli::fixture::class;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -21,10 +23,10 @@ const MAX_ALLOCATIONS: usize = 24;
 fn engine() -> Engine {
     let config =
         Config::official_account(Token::new("hostileToken").unwrap(), "wx49f0ab532d5d035a")
-            .encoding_aes_key(
+            .with_encoding_aes_key(
                 EncodingAesKey::new("kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR").unwrap(),
             )
-            .mode(Mode::Safe);
+            .with_mode(Mode::Safe);
     Engine::new(config, Router::new()).unwrap()
 }
 
@@ -50,7 +52,7 @@ fn hostile_bodies_are_refused_with_bounded_allocation() {
         let error = result
             .err()
             .unwrap_or_else(|| panic!("{}: accepted", case.name));
-        assert_eq!(error.kind().class(), case.class, "{}: {error}", case.name);
+        assert_eq!(class(error.kind()), case.class, "{}: {error}", case.name);
         let allocations = change.allocations + change.reallocations;
         report.push(format!(
             "{:<24} {:>10} B body: {allocations} allocations, {} B",
@@ -68,7 +70,9 @@ fn hostile_bodies_are_refused_with_bounded_allocation() {
     println!("{}", report.join("\n"));
 
     // The parser alone, without the body cap: a 10 MB CDATA section is read in place, with
-    // one small allocation for the element array and nothing proportional to the text.
+    // one small allocation for the element array, two for quick-xml's stack of open element
+    // names (it keeps one whether or not it checks end names), and nothing proportional to
+    // the text.
     let cdata = cases::all()
         .into_iter()
         .find(|c| c.name == "cdata_10mb")
@@ -82,7 +86,7 @@ fn hostile_bodies_are_refused_with_bounded_allocation() {
         Some(10 * 1024 * 1024)
     );
     assert!(
-        change.allocations <= 2 && change.bytes_allocated <= 1024,
+        change.allocations <= 3 && change.bytes_allocated <= 1024,
         "parse of 10 MB CDATA: {} allocations, {} bytes",
         change.allocations,
         change.bytes_allocated

@@ -8,9 +8,10 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use bytes::Bytes;
-use wechat_callback::{
-    Config, EncodingAesKey, EncryptedReply, Engine, Mode, Reply, Router, Text, Token,
-};
+use wechat_callback::crypto::EncryptedReply;
+use wechat_callback::message::Text;
+use wechat_callback::reply::Reply;
+use wechat_callback::{Config, EncodingAesKey, Engine, Mode, Router, Token};
 use wechat_callback_cli::build::{Sender, fresh_timestamp_and_nonce};
 use wechat_callback_cli::fixture::{self, Fixture};
 use wechat_callback_cli::simulate::{self, Callback, defaults};
@@ -99,10 +100,10 @@ fn echo_router() -> Router {
 
 fn mp_engine(mode: Mode) -> Engine {
     let mut config = Config::official_account(Token::new(defaults::TOKEN).unwrap(), APPID)
-        .timestamp_tolerance_secs(300)
-        .mode(mode);
+        .with_timestamp_tolerance(std::time::Duration::from_secs(300))
+        .with_mode(mode);
     if mode != Mode::Plain {
-        config = config.encoding_aes_key(EncodingAesKey::new(KEY).unwrap());
+        config = config.with_encoding_aes_key(EncodingAesKey::new(KEY).unwrap());
     }
     Engine::new(config, echo_router()).unwrap()
 }
@@ -240,7 +241,10 @@ fn fixtures_match_in_process(adapter: Adapter) {
 /// A body with an encrypted reply opened (signature checked, decrypted); any other as is.
 fn opened(engine: &Engine, fixture: &Fixture, body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body).into_owned();
-    match (EncryptedReply::from_xml(&text), engine.crypt()) {
+    match (
+        EncryptedReply::from_xml(&text),
+        wechat_callback::adapter::crypt(engine),
+    ) {
         (Ok(envelope), Some(crypt)) => envelope
             .open(crypt, &Token::new(fixture.config.token.as_str()).unwrap())
             .unwrap(),
@@ -314,7 +318,7 @@ fn chunked_oversized_body_is_413_when_it_passes_the_cap(adapter: Adapter) {
 /// A body that stops arriving gets 408 once the read timeout passes; nothing hangs.
 fn a_stalled_body_is_408(adapter: Adapter) {
     let config = Config::official_account(Token::new(defaults::TOKEN).unwrap(), APPID)
-        .body_read_timeout(Duration::from_millis(300));
+        .with_body_read_timeout(Duration::from_millis(300));
     let url = spawn(adapter, Engine::new(config, echo_router()).unwrap());
     let head = "POST /wechat?signature=x&timestamp=1&nonce=2 HTTP/1.1\r\nHost: localhost\r\n\
                 Content-Length: 100\r\n\r\n";

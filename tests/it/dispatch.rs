@@ -5,17 +5,17 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 use http::StatusCode;
-use wechat_callback::signature::compute_hex;
-use wechat_callback::{
-    Click, Config, EncryptedReply, Engine, Image, Message, Mode, Reply, Request, Router, Subscribe,
-    Text, Token,
-};
+use wechat_callback::crypto;
+use wechat_callback::crypto::EncryptedReply;
+use wechat_callback::message::{Click, Image, Message, Subscribe, Text};
+use wechat_callback::reply::Reply;
+use wechat_callback::{Callback, Config, Engine, Mode, Router, Token};
 
 const TOKEN: &str = "dispatchToken";
 const NOW: u64 = 1_700_000_000;
 
 fn config(mode: Mode) -> Config {
-    crate::mp_config(TOKEN, mode).timestamp_tolerance_secs(300)
+    crate::mp_config(TOKEN, mode).with_timestamp_tolerance(std::time::Duration::from_secs(300))
 }
 
 fn xml(msg_type: &str, inner: &str) -> String {
@@ -28,22 +28,25 @@ fn xml(msg_type: &str, inner: &str) -> String {
 
 /// A request as WeChat would send it: plaintext, or encrypted (safe / compatible).
 fn request(engine: &Engine, body: &str, encrypt: bool) -> http::Request<Bytes> {
-    let crypt = engine.crypt().filter(|_| encrypt);
+    let crypt = wechat_callback::adapter::crypt(engine).filter(|_| encrypt);
     crate::signed_post(TOKEN, NOW, "77", body, crypt, &[9; 16])
 }
 
 /// Opens a response body as WeChat would: decrypting and checking `MsgSignature` if encrypted.
-fn open(engine: &Engine, body: &[u8]) -> (bool, Request) {
+fn open(engine: &Engine, body: &[u8]) -> (bool, Callback) {
     let body = std::str::from_utf8(body).unwrap();
     match EncryptedReply::from_xml(body) {
         Ok(envelope) => {
             assert_eq!(envelope.timestamp, NOW);
             let inner = envelope
-                .open(engine.crypt().unwrap(), &Token::new(TOKEN).unwrap())
+                .open(
+                    wechat_callback::adapter::crypt(engine).unwrap(),
+                    &Token::new(TOKEN).unwrap(),
+                )
                 .unwrap();
-            (true, Request::from_xml(&inner).unwrap())
+            (true, Callback::from_xml(&inner).unwrap())
         }
-        Err(_) => (false, Request::from_xml(body).unwrap()),
+        Err(_) => (false, Callback::from_xml(body).unwrap()),
     }
 }
 
@@ -55,7 +58,7 @@ fn router() -> Router {
                 .then(|| Reply::text("unreachable"))
                 .filter(|_| false)
         })
-        .on_text(|t: &Text, r: &Request, seen: &Seen| {
+        .on_text(|t: &Text, r: &Callback, seen: &Seen| {
             seen.0.lock().unwrap().push(t.content.to_string());
             let n = seen.0.lock().unwrap().len();
             (t.content != "decline")
@@ -63,7 +66,7 @@ fn router() -> Router {
         })
         .on_event_subscribe(|s: &Subscribe| Reply::text(format!("welcome, scene {:?}", s.scene())))
         .on_event_click(|c: &Click| Reply::image(format!("media-for-{}", c.event_key)))
-        .fallback(|r: &Request| Reply::text(format!("fallback: {}", r.kind())))
+        .fallback(|r: &Callback| Reply::text(format!("fallback: {}", r.kind())))
         .with_state(Seen(Mutex::new(Vec::new())))
 }
 
@@ -165,7 +168,7 @@ fn no_handler_answers_success() {
 #[test]
 fn url_verification() {
     let engine = engine(Mode::Safe);
-    let signature = compute_hex(&[TOKEN, "1700000000", "5"]);
+    let signature = crypto::signature(&[TOKEN, "1700000000", "5"]);
     let get = http::Request::get(format!(
         "/w?signature={signature}&timestamp=1700000000&nonce=5&echostr=hello%2B1"
     ))
@@ -195,7 +198,10 @@ fn failures_get_statuses_and_bodies_that_do_not_tell_the_check() {
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()["allow"], "GET, POST");
 
-    let huge = Bytes::from(vec![b' '; wechat_callback::DEFAULT_MAX_BODY_BYTES + 1]);
+    let huge = Bytes::from(vec![
+        b' ';
+        wechat_callback::Config::DEFAULT_MAX_BODY_BYTES + 1
+    ]);
     assert_eq!(
         engine.handle(tamper(uri.clone(), huge)).status(),
         StatusCode::PAYLOAD_TOO_LARGE
@@ -205,8 +211,8 @@ fn failures_get_statuses_and_bodies_that_do_not_tell_the_check() {
     let mut bodies = std::collections::BTreeSet::new();
     for encrypt in ["!!!", "AAAA", "AAAAAAAAAAAAAAAAAAAAAA=="] {
         let ts = NOW.to_string();
-        let msg_signature = compute_hex(&[TOKEN, &ts, "77", encrypt]);
-        let signature = compute_hex(&[TOKEN, &ts, "77"]);
+        let msg_signature = crypto::signature(&[TOKEN, &ts, "77", encrypt]);
+        let signature = crypto::signature(&[TOKEN, &ts, "77"]);
         let uri = format!(
             "/w?signature={signature}&timestamp={ts}&nonce=77&encrypt_type=aes&msg_signature={msg_signature}"
         );

@@ -13,8 +13,8 @@ mod signature;
 
 use bytes::Bytes;
 use serde_json::Value;
-use wechat_callback::signature::compute_hex;
-use wechat_callback::{Config, EncodingAesKey, Mode, MsgCrypt, Token};
+use wechat_callback::crypto::{self as wx_crypto, MsgCrypt};
+use wechat_callback::{Config, EncodingAesKey, Mode, Token};
 
 /// The EncodingAESKey of the test accounts built by [`mp_config`].
 pub(crate) const KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
@@ -27,8 +27,8 @@ pub(crate) fn mp_config(token: &str, mode: Mode) -> Config {
     match mode {
         Mode::Plain => config,
         _ => config
-            .encoding_aes_key(EncodingAesKey::new(KEY).unwrap())
-            .mode(mode),
+            .with_encoding_aes_key(EncodingAesKey::new(KEY).unwrap())
+            .with_mode(mode),
     }
 }
 
@@ -44,7 +44,7 @@ pub(crate) fn signed_post(
     random: &[u8; 16],
 ) -> http::Request<Bytes> {
     let ts = timestamp.to_string();
-    let signature = compute_hex(&[token, &ts, nonce]);
+    let signature = wx_crypto::signature(&[token, &ts, nonce]);
     let Some(crypt) = crypt else {
         let uri =
             format!("/wechat?signature={signature}&timestamp={ts}&nonce={nonce}&openid=o_user");
@@ -53,7 +53,7 @@ pub(crate) fn signed_post(
             .unwrap();
     };
     let encrypted = crypt.encrypt_with_random(body, random);
-    let msg_signature = compute_hex(&[token, &ts, nonce, &encrypted]);
+    let msg_signature = wx_crypto::signature(&[token, &ts, nonce, &encrypted]);
     let uri = format!(
         "/wechat?signature={signature}&timestamp={ts}&nonce={nonce}&openid=o_user&encrypt_type=aes&msg_signature={msg_signature}"
     );

@@ -6,11 +6,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use bytes::Bytes;
 use proptest::prelude::*;
-use wechat_callback::signature::compute_hex;
-use wechat_callback::{
-    Config, Document, EncodingAesKey, Engine, ErrorKind, Mode, MsgCrypt, ReceiveId, Reply, Router,
-    Text, Token,
-};
+use wechat_callback::crypto;
+use wechat_callback::crypto::MsgCrypt;
+use wechat_callback::message::{Document, Text};
+use wechat_callback::reply::Reply;
+use wechat_callback::{Config, EncodingAesKey, Engine, ErrorKind, Mode, ReceiveId, Router, Token};
 
 const TOKEN: &str = "propToken";
 
@@ -93,13 +93,13 @@ proptest! {
              <CreateTime>1</CreateTime><MsgType>text</MsgType><Content>{}</Content></xml>",
             escape(&content)
         );
-        let request = crate::signed_post(TOKEN, 1_700_000_000, "1", &message, engine.crypt(), &[1; 16]);
+        let request = crate::signed_post(TOKEN, 1_700_000_000, "1", &message, wechat_callback::adapter::crypt(&engine), &[1; 16]);
         let response = engine.handle(request);
         prop_assert_eq!(response.status(), 200);
         let body = std::str::from_utf8(response.body()).unwrap();
-        let opened = wechat_callback::EncryptedReply::from_xml(body)
+        let opened = wechat_callback::crypto::EncryptedReply::from_xml(body)
             .unwrap()
-            .open(engine.crypt().unwrap(), &Token::new(TOKEN).unwrap())
+            .open(wechat_callback::adapter::crypt(&engine).unwrap(), &Token::new(TOKEN).unwrap())
             .unwrap();
         let document = Document::parse(&opened).unwrap();
         prop_assert_eq!(document.child_text("Content").map(str::to_owned), Some(xml_chars(&content)));
@@ -190,7 +190,7 @@ proptest! {
         nonce in "[0-9a-z]{1,10}",
     ) {
         let ts = "1700000000";
-        let signature = compute_hex(&[TOKEN, ts, &nonce]);
+        let signature = crypto::signature(&[TOKEN, ts, &nonce]);
         let plain = http::Request::post(format!("/wechat?signature={signature}&timestamp={ts}&nonce={nonce}"))
             .body(Bytes::from(body))
             .unwrap();
@@ -198,7 +198,7 @@ proptest! {
 
         let safe = engine(Mode::Safe);
         let envelope = |encrypt: &str| {
-            let msg_signature = compute_hex(&[TOKEN, ts, &nonce, encrypt]);
+            let msg_signature = crypto::signature(&[TOKEN, ts, &nonce, encrypt]);
             http::Request::post(format!(
                 "/wechat?timestamp={ts}&nonce={nonce}&encrypt_type=aes&msg_signature={msg_signature}"
             ))
@@ -209,7 +209,7 @@ proptest! {
         prop_assert!(STATUSES.contains(&safe.handle(envelope(&encrypt)).status().as_u16()));
         // Properly encrypted arbitrary plaintext: decryption succeeds, the parser gets junk.
         let plaintext = String::from_utf8_lossy(&plaintext).into_owned();
-        let sealed = safe.crypt().unwrap().encrypt_with_random(&plaintext, &[7; 16]);
+        let sealed = wechat_callback::adapter::crypt(&safe).unwrap().encrypt_with_random(&plaintext, &[7; 16]);
         prop_assert!(STATUSES.contains(&safe.handle(envelope(&sealed)).status().as_u16()));
     }
 }

@@ -1,41 +1,27 @@
 //! Reply bytes pinned: plaintext XML and the encrypted envelope with fixed randomness.
 
-use std::convert::Infallible;
-
 use bytes::Bytes;
-use wechat_callback::{
-    Config, EncodingAesKey, EncryptedReply, Engine, Received, Reply, Request, Router, Text, Token,
-};
+use wechat_callback::crypto::EncryptedReply;
+use wechat_callback::message::Text;
+use wechat_callback::reply::Reply;
+use wechat_callback::{Callback, Config, EncodingAesKey, Engine, Received, Router, Token};
 
-/// Deterministic randomness: every byte is `0x11`, every u32 is 1234567890.
-pub(crate) struct FixedRng;
-
-impl rand::TryRng for FixedRng {
-    type Error = Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        Ok(1_234_567_890)
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        Ok(1_234_567_890)
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-        dst.fill(0x11);
-        Ok(())
-    }
-}
+/// Deterministic randomness: every framing byte is `0x11`, the nonce 1234567890.
+const RANDOM: [u8; 16] = [0x11; 16];
+const NONCE: u32 = 1_234_567_890;
 
 const KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 
 fn engine() -> Engine {
     let config = Config::official_account(Token::new("pamtest").unwrap(), "wxb11529c136998cb6")
-        .encoding_aes_key(EncodingAesKey::new(KEY).unwrap());
+        .with_encoding_aes_key(EncodingAesKey::new(KEY).unwrap());
     Engine::new(config, Router::new())
         .unwrap()
         .with_clock(|| 1_700_000_000)
 }
 
-fn text_request() -> Request {
-    Request::from_xml(
+fn text_request() -> Callback {
+    Callback::from_xml(
         "<xml><ToUserName><![CDATA[gh_acct]]></ToUserName><FromUserName><![CDATA[o_user]]></FromUserName>\
          <CreateTime>1699999990</CreateTime><MsgType><![CDATA[text]]></MsgType>\
          <Content><![CDATA[hi]]></Content><MsgId>1</MsgId></xml>",
@@ -45,9 +31,14 @@ fn text_request() -> Request {
 
 #[test]
 fn plaintext_reply_golden() {
-    let body = engine()
-        .render_with_rng(&text_request(), &Reply::text("你好 ]]> &"), &mut FixedRng)
-        .unwrap();
+    let body = wechat_callback::adapter::render(
+        &engine(),
+        &text_request(),
+        &Reply::text("你好 ]]> &"),
+        &RANDOM,
+        NONCE,
+    )
+    .unwrap();
     assert_eq!(
         body,
         "<xml><ToUserName><![CDATA[o_user]]></ToUserName><FromUserName><![CDATA[gh_acct]]></FromUserName>\
@@ -63,12 +54,12 @@ fn encrypted_reply_golden() {
     let plain = "<xml><ToUserName><![CDATA[gh_acct]]></ToUserName><FromUserName><![CDATA[o_user]]></FromUserName>\
                  <CreateTime>1699999990</CreateTime><MsgType><![CDATA[text]]></MsgType>\
                  <Content><![CDATA[hi]]></Content><MsgId>1</MsgId></xml>";
-    let crypt = engine.crypt().unwrap();
+    let crypt = wechat_callback::adapter::crypt(&engine).unwrap();
     let encrypt = crypt.encrypt_with_random(plain, &[0x22; 16]);
     let token = Token::new("pamtest").unwrap();
     let (ts, nonce) = ("1700000000", "42");
-    let msg_signature = wechat_callback::signature::compute_hex(&["pamtest", ts, nonce, &encrypt]);
-    let signature = wechat_callback::signature::compute_hex(&["pamtest", ts, nonce]);
+    let msg_signature = wechat_callback::crypto::signature(&["pamtest", ts, nonce, &encrypt]);
+    let signature = wechat_callback::crypto::signature(&["pamtest", ts, nonce]);
     let uri = format!(
         "/wechat?signature={signature}&timestamp={ts}&nonce={nonce}&encrypt_type=aes&msg_signature={msg_signature}"
     );
@@ -82,9 +73,9 @@ fn encrypted_reply_golden() {
     };
     assert!(message.is_encrypted());
 
-    let rendered = engine
-        .render_with_rng(&message, &Reply::text("hello"), &mut FixedRng)
-        .unwrap();
+    let rendered =
+        wechat_callback::adapter::render(&engine, &message, &Reply::text("hello"), &RANDOM, NONCE)
+            .unwrap();
     // Checked independently: `openssl enc -d -aes-256-cbc -nopad` gives 16×0x11, length 208,
     // the reply XML, `wxb11529c136998cb6` and 10 pad bytes; Python's hashlib gives the signature.
     assert_eq!(
@@ -96,10 +87,10 @@ fn encrypted_reply_golden() {
     // And it opens, as WeChat would open it: signature, appid, content.
     let envelope = EncryptedReply::from_xml(&rendered).unwrap();
     let inner = envelope.open(crypt, &token).unwrap();
-    let reply = Request::from_xml(&inner).unwrap();
+    let reply = Callback::from_xml(&inner).unwrap();
     assert_eq!(reply.head().to_user_name, "o_user");
     assert_eq!(reply.head().from_user_name, "gh_acct");
-    let wechat_callback::Message::Text(Text { content, .. }) = reply.message() else {
+    let wechat_callback::message::Message::Text(Text { content, .. }) = reply.message() else {
         panic!()
     };
     assert_eq!(content, "hello");
@@ -107,8 +98,8 @@ fn encrypted_reply_golden() {
 
 #[test]
 fn empty_reply_is_success_even_when_encrypted() {
-    let body = engine()
-        .render_with_rng(&text_request(), &Reply::Empty, &mut FixedRng)
-        .unwrap();
+    let body =
+        wechat_callback::adapter::render(&engine(), &text_request(), &Reply::Empty, &RANDOM, NONCE)
+            .unwrap();
     assert_eq!(body, "success");
 }

@@ -8,18 +8,18 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::StatusCode;
+use wechat_callback::crypto::EncryptedReply;
 use wechat_callback::dedup::{Dedup, MemoryDedupStore};
-use wechat_callback::{
-    Config, EncodingAesKey, EncryptedReply, Engine, ErrorKind, Kind, Mode, Reply, Request, Router,
-    Text, Token,
-};
+use wechat_callback::message::{Kind, Text};
+use wechat_callback::reply::Reply;
+use wechat_callback::{Callback, Config, EncodingAesKey, Engine, ErrorKind, Mode, Router, Token};
 
 const TOKEN: &str = "retryToken";
 const CORPID: &str = "ww0123456789abcdef";
 const NOW: u64 = 1_700_000_000;
 
 fn config(mode: Mode) -> Config {
-    crate::mp_config(TOKEN, mode).timestamp_tolerance_secs(300)
+    crate::mp_config(TOKEN, mode).with_timestamp_tolerance(std::time::Duration::from_secs(300))
 }
 
 /// A router whose text handler counts its runs and answers `run #n: content`, so a reply
@@ -51,9 +51,7 @@ fn deliver(engine: &Engine, body: &str, attempt: u8) -> http::Response<Bytes> {
         NOW,
         &nonce,
         body,
-        engine
-            .crypt()
-            .filter(|_| engine.config().current_mode() != Mode::Plain),
+        wechat_callback::adapter::crypt(engine).filter(|_| engine.config().mode() != Mode::Plain),
         &[attempt; 16],
     ))
 }
@@ -63,13 +61,11 @@ fn deliver(engine: &Engine, body: &str, attempt: u8) -> http::Response<Bytes> {
 fn opened(engine: &Engine, response: &http::Response<Bytes>) -> String {
     assert_eq!(response.status(), StatusCode::OK);
     let body = std::str::from_utf8(response.body()).unwrap();
-    match engine.crypt() {
-        Some(crypt) if engine.config().current_mode() != Mode::Plain => {
-            EncryptedReply::from_xml(body)
-                .unwrap()
-                .open(crypt, &Token::new(TOKEN).unwrap())
-                .unwrap()
-        }
+    match wechat_callback::adapter::crypt(engine) {
+        Some(crypt) if engine.config().mode() != Mode::Plain => EncryptedReply::from_xml(body)
+            .unwrap()
+            .open(crypt, &Token::new(TOKEN).unwrap())
+            .unwrap(),
         _ => body.to_owned(),
     }
 }
@@ -113,8 +109,16 @@ fn process_says_when_the_handlers_did_not_run() {
         .unwrap()
         .with_clock(|| NOW);
     let body = text(77, "x");
-    let request =
-        |nonce: &str| crate::signed_post(TOKEN, NOW, nonce, &body, engine.crypt(), &[3; 16]);
+    let request = |nonce: &str| {
+        crate::signed_post(
+            TOKEN,
+            NOW,
+            nonce,
+            &body,
+            wechat_callback::adapter::crypt(&engine),
+            &[3; 16],
+        )
+    };
     let first = engine.process(&request("1")).unwrap();
     assert!(!first.deduplicated);
     assert_eq!(first.reply, Some(Reply::text("run #1: x")));
@@ -171,7 +175,7 @@ fn a_retry_that_waits_too_long_gets_success() {
         Engine::new(config(Mode::Plain), counting(&runs, 600))
             .unwrap()
             .with_clock(|| NOW)
-            .with_dedup(Dedup::in_memory().retry_wait(Duration::from_millis(50))),
+            .with_dedup(Dedup::in_memory().with_retry_wait(Duration::from_millis(50))),
     );
     let body = text(100, "very slow");
     let first = {
@@ -208,7 +212,7 @@ fn click(key: &str) -> String {
 
 fn counting_everything(runs: &Arc<AtomicUsize>) -> Router {
     let runs = Arc::clone(runs);
-    Router::new().fallback(move |_: &Request| {
+    Router::new().fallback(move |_: &Callback| {
         let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
         Reply::text(format!("run #{n}"))
     })
@@ -262,7 +266,7 @@ fn wecom_system_events_in_one_second_all_run() {
     let runs = Arc::new(AtomicUsize::new(0));
     let engine = wecom_engine(&runs);
     let send = |body: &str, attempt: u8| {
-        let crypt = engine.crypt();
+        let crypt = wechat_callback::adapter::crypt(&engine);
         let nonce = attempt.to_string();
         opened_wecom(
             &engine,
@@ -289,7 +293,10 @@ fn opened_wecom(engine: &Engine, response: &http::Response<Bytes>) -> String {
     assert_eq!(response.status(), StatusCode::OK);
     EncryptedReply::from_xml(std::str::from_utf8(response.body()).unwrap())
         .unwrap()
-        .open(engine.crypt().unwrap(), &Token::new(TOKEN).unwrap())
+        .open(
+            wechat_callback::adapter::crypt(engine).unwrap(),
+            &Token::new(TOKEN).unwrap(),
+        )
         .unwrap()
 }
 
@@ -298,10 +305,10 @@ fn key_functions_can_be_replaced_per_kind() {
     let runs = Arc::new(AtomicUsize::new(0));
     // A coarse key for clicks (sender only), and none at all for text messages.
     let dedup = Dedup::in_memory()
-        .key_for(Kind::EventClick, |r: &Request| {
+        .with_key(Kind::EventClick, |r: &Callback| {
             Some(format!("click|{}", r.head().from_user_name))
         })
-        .key_for(Kind::Text, |_: &Request| None);
+        .with_key(Kind::Text, |_: &Callback| None);
     let engine = Engine::new(config(Mode::Plain), counting_everything(&runs))
         .unwrap()
         .with_clock(|| NOW)
@@ -340,7 +347,7 @@ fn a_replayed_nonce_with_another_body_is_refused() {
         ))
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Replay);
-    assert_eq!(error.kind().class(), "replay");
+    assert_eq!(wechat_callback_cli::fixture::class(error.kind()), "replay");
     assert_eq!(runs.load(Ordering::SeqCst), 1);
     // A fresh nonce is a fresh request.
     assert!(opened(&engine, &deliver(&engine, &text(2, "pay 2"), 9)).contains("run #2"));
@@ -387,7 +394,7 @@ fn a_panicking_handler_is_answered_success_and_not_rerun() {
 fn a_shared_store_serves_several_engines() {
     // Two processes behind one load balancer share a store; here two engines share one.
     struct Shared(Arc<MemoryDedupStore>);
-    impl wechat_callback::DedupStore for Shared {
+    impl wechat_callback::dedup::DedupStore for Shared {
         fn claim(&self, key: &str, now: u64, wait: Duration) -> wechat_callback::dedup::Claim {
             self.0.claim(key, now, wait)
         }
@@ -429,7 +436,7 @@ fn a_shared_store_serves_several_engines() {
 #[test]
 fn a_panicking_key_function_costs_only_the_dedup_check() {
     let runs = Arc::new(AtomicUsize::new(0));
-    let dedup = Dedup::in_memory().key_for(Kind::Text, |_: &Request| -> Option<String> {
+    let dedup = Dedup::in_memory().with_key(Kind::Text, |_: &Callback| -> Option<String> {
         panic!("key function panicked on purpose")
     });
     let engine = Engine::new(config(Mode::Safe), counting(&runs, 0))

@@ -6,10 +6,11 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use wechat_callback::crypto::MsgCrypt;
 use wechat_callback::dedup::Dedup;
-use wechat_callback::{
-    Config, EncodingAesKey, Engine, MsgCrypt, ReceiveId, Reply, Router, Text, Token,
-};
+use wechat_callback::message::Text;
+use wechat_callback::reply::Reply;
+use wechat_callback::{Config, EncodingAesKey, Engine, ReceiveId, Router, Token};
 
 const TOKEN: &str = "S3cretT0kenXyz";
 const KEY: &str = "Qm9yaW5nU2VjcmV0S2V5Rm9yVGVzdGluZ0xvZ3MxMjM";
@@ -50,8 +51,11 @@ fn message(msg_id: u64, content: &str) -> String {
 /// Every secret in every form it could leak in: as configured, the raw AES key as hex, and
 /// the decrypted content.
 fn secrets() -> Vec<String> {
-    let key = EncodingAesKey::new(KEY).unwrap();
-    let hex: String = key.key().iter().map(|b| format!("{b:02x}")).collect();
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(format!("{KEY}="))
+        .unwrap();
+    let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
     vec![TOKEN.into(), KEY.into(), hex, MARKER.into()]
 }
 
@@ -59,9 +63,9 @@ fn secrets() -> Vec<String> {
 fn no_secret_reaches_logs_errors_or_debug_output() {
     let key = EncodingAesKey::new(KEY).unwrap();
     let config = Config::official_account(Token::new(TOKEN).unwrap(), APPID)
-        .encoding_aes_key(key.clone())
-        .mode(wechat_callback::Mode::Safe)
-        .timestamp_tolerance_secs(300);
+        .with_encoding_aes_key(key.clone())
+        .with_mode(wechat_callback::Mode::Safe)
+        .with_timestamp_tolerance(std::time::Duration::from_secs(300));
     let router = Router::new().on_text(|text: &Text| {
         assert!(!text.content.contains("panic"), "{}", text.content);
         Reply::text(text.content.clone())
@@ -70,7 +74,7 @@ fn no_secret_reaches_logs_errors_or_debug_output() {
         .unwrap()
         .with_clock(|| NOW)
         .with_dedup(Dedup::in_memory().reject_nonce_replays());
-    let crypt = engine.crypt().unwrap();
+    let crypt = wechat_callback::adapter::crypt(&engine).unwrap();
     let other_appid = MsgCrypt::new(&key, ReceiveId::AppId("wx0000000000000000".into()));
 
     let post = |nonce: &str, body: &str, crypt: &MsgCrypt| {

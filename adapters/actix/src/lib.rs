@@ -12,11 +12,12 @@
 //! ```
 //!
 //! The path answers GET (URL verification) and POST (messages); other methods reach the
-//! engine too, which answers 405. The body is read with the engine's cap
-//! ([`Engine::max_body_bytes`]): a `Content-Length` above it, or a body that grows past it,
-//! gets 413 at once; a body not complete within [`Engine::body_read_timeout`] gets 408. [`Engine::handle`] runs on actix's blocking pool (`web::block`), since
-//! handlers are plain functions and may block, or inline on the worker when the engine was
-//! built with [`Engine::nonblocking_handlers`]. The engine is shared in an [`Arc`], no lock.
+//! engine too, which answers 405. The body is read with the engine's cap: a `Content-Length`
+//! above it, or a body that grows past it, gets 413 at once; a body not complete within the
+//! read timeout gets 408. [`Engine::handle`] runs on actix's blocking pool (`web::block`),
+//! since handlers are plain functions and may block, or inline on the worker when the engine
+//! was built with [`Engine::nonblocking_handlers`] ([`wechat_callback::adapter::run`]). The
+//! engine is shared in an [`Arc`], no lock.
 //!
 //! [actix-web]: actix_web
 
@@ -25,7 +26,8 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
-use wechat_callback::{Engine, Error, ErrorKind};
+use wechat_callback::Engine;
+use wechat_callback::adapter;
 
 /// Mounts `engine` at `path` (every method; GET and POST are the callback's). Pass the result
 /// to `App::configure` in the `HttpServer::new` factory; clone it per worker.
@@ -52,20 +54,20 @@ pub async fn handle(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let announced = request
+    let content_length = request
         .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if let Some(length) = announced.filter(|&n| engine.exceeds_limit(n)) {
-        return convert(engine.too_large(length));
+        .get(actix_web::http::header::CONTENT_LENGTH);
+    if let Some(refused) = adapter::refuse_oversized(&engine, content_length.map(|v| v.as_bytes()))
+    {
+        return convert(refused);
     }
-    let limit = engine.max_body_bytes();
+    let limit = adapter::max_body_bytes(&engine);
     let read = payload.to_bytes_limited(limit);
-    let body = match actix_web::rt::time::timeout(engine.body_read_timeout(), read).await {
-        Err(_elapsed) => return convert(engine.timed_out()),
+    let body = match actix_web::rt::time::timeout(adapter::body_read_timeout(&engine), read).await {
+        Err(_elapsed) => return convert(adapter::timed_out(&engine)),
         Ok(Ok(Ok(body))) => body,
-        Ok(Ok(Err(error))) => return refuse(error.to_string()),
-        Ok(Err(_too_large)) => return convert(engine.too_large(limit as u64 + 1)),
+        Ok(Ok(Err(error))) => return convert(adapter::bad_request(error)),
+        Ok(Err(_too_large)) => return convert(adapter::too_large(&engine, limit as u64 + 1)),
     };
     // actix-web 4 is built on `http` 0.2: carry method and URI over as text.
     let request = match http::Request::builder()
@@ -74,23 +76,9 @@ pub async fn handle(
         .body(body)
     {
         Ok(request) => request,
-        Err(error) => return refuse(error.to_string()),
+        Err(error) => return convert(adapter::bad_request(error)),
     };
-    let response = if engine.handlers_may_block() {
-        web::block(move || engine.handle(request))
-            .await
-            .unwrap_or_else(|_| wechat_callback::engine::internal_error())
-    } else {
-        engine.handle(request)
-    };
-    convert(response)
-}
-
-fn refuse(detail: String) -> HttpResponse {
-    convert(wechat_callback::engine::refuse(&Error::with_detail(
-        ErrorKind::BadRequest,
-        detail,
-    )))
+    convert(adapter::run(&engine, request, web::block).await)
 }
 
 fn convert(response: http::Response<Bytes>) -> HttpResponse {

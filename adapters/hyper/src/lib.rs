@@ -13,11 +13,15 @@
 //! # }
 //! ```
 //!
-//! Each request's body is read with the engine's cap ([`Engine::max_body_bytes`]): a
+//! Each request's body is read with the engine's cap
+//! ([`Config::with_max_body_bytes`](wechat_callback::Config::with_max_body_bytes)): a
 //! `Content-Length` above it, or a body that grows past it, gets 413 at once, before the rest
-//! is read; [`serve`] keeps at most [`MAX_CONNECTIONS`] connections open; a body not complete within [`Engine::body_read_timeout`] gets 408. [`Engine::handle`] then runs on tokio's blocking pool (handlers are plain functions
-//! and may block), or inline on the worker when the engine was built with
-//! [`Engine::nonblocking_handlers`]. The engine is shared in an [`Arc`], without a lock.
+//! is read; a body not complete within the read timeout
+//! ([`Config::with_body_read_timeout`](wechat_callback::Config::with_body_read_timeout)) gets
+//! 408; [`serve`] keeps at most [`MAX_CONNECTIONS`] connections open. [`Engine::handle`] then
+//! runs on tokio's blocking pool (handlers are plain functions and may block), or inline on
+//! the worker when the engine was built with [`Engine::nonblocking_handlers`]
+//! ([`wechat_callback::adapter::run`]). The engine is shared in an [`Arc`], without a lock.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -30,7 +34,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use wechat_callback::{Engine, Error, ErrorKind};
+use wechat_callback::Engine;
+use wechat_callback::adapter;
 
 /// How long a client may take to send the request head before the connection is closed.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -138,36 +143,25 @@ impl WechatService {
             return response;
         }
         let engine = &self.engine;
-        let announced = request
-            .headers()
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if let Some(length) = announced.filter(|&n| engine.exceeds_limit(n)) {
-            return engine.too_large(length).map(Full::new);
+        let content_length = request.headers().get(http::header::CONTENT_LENGTH);
+        if let Some(refused) =
+            adapter::refuse_oversized(engine, content_length.map(|v| v.as_bytes()))
+        {
+            return refused.map(Full::new);
         }
         let (parts, body) = request.into_parts();
-        let limit = engine.max_body_bytes();
+        let limit = adapter::max_body_bytes(engine);
         let read = Limited::new(body, limit).collect();
-        let body = match tokio::time::timeout(engine.body_read_timeout(), read).await {
-            Err(_elapsed) => return engine.timed_out().map(Full::new),
+        let body = match tokio::time::timeout(adapter::body_read_timeout(engine), read).await {
+            Err(_elapsed) => return adapter::timed_out(engine).map(Full::new),
             Ok(Ok(collected)) => collected.to_bytes(),
             Ok(Err(error)) if error.is::<LengthLimitError>() => {
-                return engine.too_large(limit as u64 + 1).map(Full::new);
+                return adapter::too_large(engine, limit as u64 + 1).map(Full::new);
             }
-            Ok(Err(error)) => {
-                let error = Error::with_detail(ErrorKind::BadRequest, error.to_string());
-                return wechat_callback::engine::refuse(&error).map(Full::new);
-            }
+            Ok(Err(error)) => return adapter::bad_request(error).map(Full::new),
         };
         let request = http::Request::from_parts(parts, body);
-        let response = if engine.handlers_may_block() {
-            let engine = Arc::clone(engine);
-            tokio::task::spawn_blocking(move || engine.handle(request))
-                .await
-                .unwrap_or_else(|_| wechat_callback::engine::internal_error())
-        } else {
-            engine.handle(request)
-        };
+        let response = adapter::run(engine, request, tokio::task::spawn_blocking).await;
         response.map(Full::new)
     }
 }

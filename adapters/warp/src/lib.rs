@@ -11,19 +11,20 @@
 //! ```
 //!
 //! The filter takes every method (GET and POST are the callback's; the engine answers 405 to
-//! the rest); compose it behind your path filters. The body is read with the engine's cap
-//! ([`Engine::max_body_bytes`]): a `Content-Length` above it, or a body that grows past it,
-//! gets 413 at once, before the rest is read; a body not complete within
-//! [`Engine::body_read_timeout`] gets 408. [`Engine::handle`] runs on tokio's blocking pool,
-//! since handlers are plain functions and may block, or inline on the worker when the engine
-//! was built with [`Engine::nonblocking_handlers`]. The engine is shared in an [`Arc`].
+//! the rest); compose it behind your path filters. The body is read with the engine's cap: a
+//! `Content-Length` above it, or a body that grows past it, gets 413 at once, before the rest
+//! is read; a body not complete within the read timeout gets 408. [`Engine::handle`] runs on
+//! tokio's blocking pool, since handlers are plain functions and may block, or inline on the
+//! worker when the engine was built with [`Engine::nonblocking_handlers`]
+//! ([`wechat_callback::adapter::run`]). The engine is shared in an [`Arc`].
 
 use std::sync::Arc;
 
 use bytes::{Buf, BufMut as _, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt as _};
 use warp::Filter;
-use wechat_callback::{Engine, Error, ErrorKind};
+use wechat_callback::Engine;
+use wechat_callback::adapter;
 
 /// The engine as a filter: extracts the method, query and body and answers with the engine's
 /// response. Never rejects.
@@ -34,7 +35,7 @@ pub fn filter(
     let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     warp::method()
         .and(query)
-        .and(warp::header::optional::<u64>("content-length"))
+        .and(warp::header::optional::<String>("content-length"))
         .and(warp::body::stream())
         .then(move |method, query, length, body| {
             respond(Arc::clone(&engine), method, query, length, body)
@@ -47,16 +48,16 @@ where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    let limit = engine.max_body_bytes();
+    let limit = adapter::max_body_bytes(engine);
     let mut buffer = BytesMut::new();
     let mut body = std::pin::pin!(body);
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|error| {
-            let error = Error::with_detail(ErrorKind::BadRequest, error.to_string());
-            wechat_callback::engine::refuse(&error)
-        })?;
+        let chunk = chunk.map_err(adapter::bad_request)?;
         if buffer.len() + chunk.remaining() > limit {
-            return Err(engine.too_large((buffer.len() + chunk.remaining()) as u64));
+            return Err(adapter::too_large(
+                engine,
+                (buffer.len() + chunk.remaining()) as u64,
+            ));
         }
         buffer.put(chunk);
     }
@@ -68,18 +69,21 @@ async fn respond<S, B>(
     engine: Arc<Engine>,
     method: http::Method,
     query: String,
-    announced: Option<u64>,
+    content_length: Option<String>,
     body: S,
 ) -> http::Response<Bytes>
 where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    if let Some(length) = announced.filter(|&n| engine.exceeds_limit(n)) {
-        return engine.too_large(length);
+    if let Some(refused) =
+        adapter::refuse_oversized(&engine, content_length.as_deref().map(str::as_bytes))
+    {
+        return refused;
     }
-    let body = match tokio::time::timeout(engine.body_read_timeout(), read(&engine, body)).await {
-        Err(_elapsed) => return engine.timed_out(),
+    let read = read(&engine, body);
+    let body = match tokio::time::timeout(adapter::body_read_timeout(&engine), read).await {
+        Err(_elapsed) => return adapter::timed_out(&engine),
         Ok(Err(response)) => return response,
         Ok(Ok(body)) => body,
     };
@@ -89,18 +93,8 @@ where
     } else {
         format!("/?{query}")
     };
-    let request = match http::Request::builder().method(method).uri(uri).body(body) {
-        Ok(request) => request,
-        Err(error) => {
-            let error = Error::with_detail(ErrorKind::BadRequest, error.to_string());
-            return wechat_callback::engine::refuse(&error);
-        }
-    };
-    if engine.handlers_may_block() {
-        tokio::task::spawn_blocking(move || engine.handle(request))
-            .await
-            .unwrap_or_else(|_| wechat_callback::engine::internal_error())
-    } else {
-        engine.handle(request)
+    match http::Request::builder().method(method).uri(uri).body(body) {
+        Ok(request) => adapter::run(&engine, request, tokio::task::spawn_blocking).await,
+        Err(error) => adapter::bad_request(error),
     }
 }

@@ -13,7 +13,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use clap::Parser;
-use wechat_callback::{Config, EncodingAesKey, Engine, Mode, Reply, Router, Text, Token};
+use wechat_callback::message::Text;
+use wechat_callback::reply::Reply;
+use wechat_callback::{Config, EncodingAesKey, Engine, Mode, Router, Token};
 
 #[derive(Parser)]
 struct Args {
@@ -62,8 +64,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Config::official_account(Token::new(args.token.as_str())?, args.appid.as_str());
     if args.mode == "safe" {
         config = config
-            .encoding_aes_key(EncodingAesKey::new(args.aes_key.as_str())?)
-            .mode(Mode::Safe);
+            .with_encoding_aes_key(EncodingAesKey::new(args.aes_key.as_str())?)
+            .with_mode(Mode::Safe);
     }
     let router = Router::new().on_text(|text: &Text| Reply::text(text.content.clone()));
     let now = args.timestamp;

@@ -14,7 +14,11 @@
 
 use std::net::SocketAddr;
 
-use wechat_callback::{Config, EncodingAesKey, Error, Mode, Reply, Router, Subscribe, Text, Token};
+use std::time::Duration;
+
+use wechat_callback::message::{Subscribe, Text};
+use wechat_callback::reply::Reply;
+use wechat_callback::{Config, EncodingAesKey, Error, Mode, Router, Token};
 
 /// The demo token (`WECHAT_TOKEN`'s default). Never use it for a real account.
 pub const DEMO_TOKEN: &str = "wxcbDemoToken";
@@ -69,16 +73,17 @@ impl Settings {
             .transpose()
             .map_err(|e| format!("WECHAT_AES_KEY: {e}"))?;
         let mode = match var("WECHAT_MODE") {
-            Some(mode) => Mode::parse(&mode)
-                .ok_or_else(|| format!("WECHAT_MODE {mode:?}: plain, compatible or safe"))?,
+            Some(mode) => mode
+                .parse()
+                .map_err(|_| format!("WECHAT_MODE {mode:?}: plain, compatible or safe"))?,
             None if key.is_some() => Mode::Compatible,
             None => Mode::Plain,
         };
         let mut config = Config::official_account(token, appid)
-            .timestamp_tolerance_secs(TIMESTAMP_TOLERANCE_SECS)
-            .mode(mode);
+            .with_timestamp_tolerance(Duration::from_secs(TIMESTAMP_TOLERANCE_SECS))
+            .with_mode(mode);
         if let Some(key) = key {
-            config = config.encoding_aes_key(key);
+            config = config.with_encoding_aes_key(key);
         }
         Ok(Self { addr, config, mode })
     }

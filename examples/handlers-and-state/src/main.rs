@@ -2,7 +2,7 @@
 //!
 //! - `#count` and `#help` are commands, answered by a handler that **declines** (returns
 //!   `None`) every other text, which then reaches the next text handler, an echo;
-//! - a menu `CLICK` handler reads the whole request (`&Request`) to address the user;
+//! - a menu `CLICK` handler reads the whole request (`&Callback`) to address the user;
 //! - `subscribe` counts followers in the shared state;
 //! - the **fallback** logs every kind nobody handles and answers `success`.
 //!
@@ -15,8 +15,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use wechat_callback::message::{Click, Subscribe, Text};
 use wechat_callback::prelude::*;
-use wechat_callback::{Click, Subscribe, Text};
 
 /// Shared by every handler; the router owns it behind an `Arc`, so it must be `Send + Sync`.
 #[derive(Debug, Default)]
@@ -44,7 +44,7 @@ fn echo(text: &Text) -> Reply {
     Reply::text(format!("you said: {}", text.content))
 }
 
-fn menu(click: &Click, request: &Request) -> Option<Reply> {
+fn menu(click: &Click, request: &Callback) -> Option<Reply> {
     let user = &request.head().from_user_name;
     match &*click.event_key {
         "MENU_HELP" => Some(Reply::text(format!("hello {user}, send #help"))),
@@ -57,7 +57,7 @@ fn welcome(_: &Subscribe, stats: &Stats) -> Reply {
     Reply::text(format!("welcome, follower #{n}!"))
 }
 
-fn fallback(request: &Request) -> Reply {
+fn fallback(request: &Callback) -> Reply {
     tracing::info!(kind = %request.kind(), "no handler; answering success");
     Reply::Empty
 }
@@ -92,8 +92,8 @@ async fn main() -> std::io::Result<()> {
 mod tests {
     use super::*;
 
-    fn text(content: &str) -> Request {
-        Request::from_xml(&format!(
+    fn text(content: &str) -> Callback {
+        Callback::from_xml(&format!(
             "<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName>\
              <CreateTime>1</CreateTime><MsgType>text</MsgType>\
              <Content><![CDATA[{content}]]></Content><MsgId>1</MsgId></xml>"
@@ -109,7 +109,7 @@ mod tests {
             router.dispatch(&text("#count")),
             Reply::text("2 texts so far, 0 new followers")
         );
-        let click = Request::from_xml(
+        let click = Callback::from_xml(
             "<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName>\
              <CreateTime>1</CreateTime><MsgType>event</MsgType><Event>CLICK</Event>\
              <EventKey>OTHER</EventKey></xml>",

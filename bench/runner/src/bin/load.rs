@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::Parser;
 use wechat_callback::Mode;
-use wechat_callback::signature::compute_hex;
+use wechat_callback::crypto;
 use wechat_callback_cli::build::{Sender, now};
 use wechat_callback_cli::simulate::{self, Callback, Reply};
 use wechat_callback_cli::wire::Client;
@@ -342,7 +342,8 @@ fn bad(shared: &Shared, client: &Client, n: u64) -> Result<(), String> {
         3 => {
             let (timestamp, nonce) = wechat_callback_cli::build::fresh_timestamp_and_nonce();
             let encrypt = "not base64!";
-            let msg_signature = compute_hex(&[&shared.args.token, &timestamp, &nonce, encrypt]);
+            let msg_signature =
+                crypto::signature(&[&shared.args.token, &timestamp, &nonce, encrypt]);
             let request = http::Request::post(format!(
                 "{url}?timestamp={timestamp}&nonce={nonce}&encrypt_type=aes&msg_signature={msg_signature}"
             ))

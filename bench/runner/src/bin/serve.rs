@@ -50,11 +50,11 @@ fn wrk_script() -> String {
         ("ToUserName", "gh_wxcbdemo0001"),
         ("FromUserName", "oWxcbLoadUser000000000000001"),
     ] {
-        wechat_callback::xml::push_cdata_element(&mut xml, name, text);
+        wechat_callback::reply::push_cdata_element(&mut xml, name, text);
     }
     xml.push_str("<CreateTime>1763700000</CreateTime>");
-    wechat_callback::xml::push_cdata_element(&mut xml, "MsgType", "text");
-    wechat_callback::xml::push_cdata_element(&mut xml, "Content", &content);
+    wechat_callback::reply::push_cdata_element(&mut xml, "MsgType", "text");
+    wechat_callback::reply::push_cdata_element(&mut xml, "Content", &content);
     xml.push_str("<MsgId>23912345678901234</MsgId></xml>");
     let (timestamp, nonce) = fresh_timestamp_and_nonce();
     let built = sender.message(
@@ -74,9 +74,9 @@ fn wrk_script() -> String {
 
 fn engine() -> Engine {
     let config = Config::official_account(Token::new(DEMO_TOKEN).expect("token"), DEMO_APPID)
-        .encoding_aes_key(EncodingAesKey::new(DEMO_AES_KEY).expect("demo key"))
-        .mode(Mode::Safe)
-        .timestamp_tolerance_secs(TIMESTAMP_TOLERANCE_SECS);
+        .with_encoding_aes_key(EncodingAesKey::new(DEMO_AES_KEY).expect("demo key"))
+        .with_mode(Mode::Safe)
+        .with_timestamp_tolerance(std::time::Duration::from_secs(TIMESTAMP_TOLERANCE_SECS));
     // wrk sends one request over and over: without this it would measure the dedup store's
     // cached answers, not the pipeline.
     Engine::new(config, echo_support::router())

@@ -1,8 +1,7 @@
-//! The callback query string and a parsed callback request.
-
-use crate::error::Error;
-use crate::message::{Head, Kind, Message};
-use crate::xml::{self, Document};
+//! The query string WeChat adds to the callback URL: the first stage of the pipeline.
+//!
+//! Source: 公众平台 “接入概述” (`signature`, `timestamp`, `nonce`, `echostr`), “消息加解密说明”
+//! (`encrypt_type`, `msg_signature`), 企业微信 “回调配置” (`msg_signature`, encrypted `echostr`).
 
 /// The query parameters WeChat adds to the callback URL.
 ///
@@ -188,73 +187,6 @@ impl PartialEq for CallbackQuery {
 }
 
 impl Eq for CallbackQuery {}
-
-/// A verified, decrypted and parsed callback, as handlers see it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Request {
-    head: Head,
-    message: Message,
-    fields: Document,
-    query: CallbackQuery,
-    encrypted: bool,
-}
-
-impl Request {
-    /// Parses a plaintext message body (no signature check, no decryption).
-    ///
-    /// # Errors
-    /// [`crate::ErrorKind::Xml`] (-40002) for malformed or refused XML (see [`xml::parse`]) or a
-    /// numeric field that does not parse.
-    pub fn from_xml(xml: &str) -> Result<Self, Error> {
-        Self::from_document(xml::parse(xml)?, CallbackQuery::default(), false)
-    }
-
-    pub(crate) fn from_document(
-        doc: Document,
-        query: CallbackQuery,
-        encrypted: bool,
-    ) -> Result<Self, Error> {
-        let head = Head::from_element(doc.root())?;
-        let message = Message::from_document(&doc, &head)?;
-        Ok(Self {
-            head,
-            message,
-            fields: doc,
-            query,
-            encrypted,
-        })
-    }
-
-    /// The fields every callback shares.
-    pub fn head(&self) -> &Head {
-        &self.head
-    }
-
-    /// The typed message or event.
-    pub fn message(&self) -> &Message {
-        &self.message
-    }
-
-    /// The kind handlers are chosen by.
-    pub fn kind(&self) -> Kind {
-        self.message.kind()
-    }
-
-    /// The whole (decrypted) body as a field tree: every element, known or not.
-    pub fn fields(&self) -> &Document {
-        &self.fields
-    }
-
-    /// The query string the request came with.
-    pub fn query(&self) -> &CallbackQuery {
-        &self.query
-    }
-
-    /// Whether the message arrived encrypted (and so the reply will be).
-    pub fn is_encrypted(&self) -> bool {
-        self.encrypted
-    }
-}
 
 #[cfg(test)]
 mod tests {

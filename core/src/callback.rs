@@ -1,0 +1,98 @@
+//! A verified, decrypted and parsed callback: what handlers see.
+
+use crate::error::Error;
+use crate::message::{Document, Head, Kind, Message};
+use crate::query::CallbackQuery;
+
+/// A verified, decrypted and parsed callback, as handlers see it: the [`Head`] every callback
+/// shares, the typed [`Message`], every field of the (decrypted) body as a [`Document`], and
+/// the [`CallbackQuery`] it came with.
+///
+/// Not an HTTP request: the engine makes one from an `http::Request` once its signature (and
+/// for encrypted callbacks its `msg_signature`, receive id and padding) checked out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Callback {
+    head: Head,
+    message: Message,
+    fields: Document,
+    query: CallbackQuery,
+    encrypted: bool,
+}
+
+impl Callback {
+    /// Parses a plaintext message body (no signature check, no decryption), as tools and
+    /// tests need.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Xml`](crate::ErrorKind::Xml) (-40002) for malformed or refused XML (see
+    /// [`Document::parse`]) or a numeric field that does not parse.
+    pub fn from_xml(xml: &str) -> Result<Self, Error> {
+        Self::from_document(Document::parse(xml)?, CallbackQuery::default(), false)
+    }
+
+    pub(crate) fn from_document(
+        doc: Document,
+        query: CallbackQuery,
+        encrypted: bool,
+    ) -> Result<Self, Error> {
+        let head = Head::from_document(&doc)?;
+        let message = Message::from_document(&doc, &head)?;
+        Ok(Self {
+            head,
+            message,
+            fields: doc,
+            query,
+            encrypted,
+        })
+    }
+
+    /// The fields every callback shares.
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// The typed message or event.
+    pub fn message(&self) -> &Message {
+        &self.message
+    }
+
+    /// The kind handlers are chosen by.
+    pub fn kind(&self) -> Kind {
+        self.message.kind()
+    }
+
+    /// The whole (decrypted) body as a field tree: every element, known or not.
+    pub fn fields(&self) -> &Document {
+        &self.fields
+    }
+
+    /// The query string the callback came with.
+    pub fn query(&self) -> &CallbackQuery {
+        &self.query
+    }
+
+    /// Whether the callback arrived encrypted (and so the reply will be).
+    pub fn is_encrypted(&self) -> bool {
+        self.encrypted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_head_message_and_fields() {
+        let callback = Callback::from_xml(
+            "<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName>\
+             <CreateTime>7</CreateTime><MsgType>text</MsgType><Content>hi</Content>\
+             <Extra>kept</Extra></xml>",
+        )
+        .unwrap();
+        assert_eq!(callback.kind(), Kind::Text);
+        assert_eq!(callback.head().create_time, 7);
+        assert_eq!(callback.fields().child_text("Extra"), Some("kept"));
+        assert!(!callback.is_encrypted());
+        assert_eq!(*callback.query(), CallbackQuery::default());
+    }
+}

@@ -1,0 +1,324 @@
+//! The one list of callback kinds: data only.
+//!
+//! Each entry is `Variant(Struct) = "MsgType or Event", KindVariant, on_method { field: Type =
+//! "XML path", … }`. [`for_each_kind!`] hands the whole list to a macro: `message` builds the
+//! structs, [`Message`](super::Message), [`Event`](super::Event), [`Kind`](super::Kind) and the
+//! parser from it; `router` builds its `on_*` methods from it. Adding a kind here adds it
+//! everywhere.
+//!
+//! Sources: 公众平台 “基础消息能力 / 接收普通消息” and “接收事件推送”, “自定义菜单事件推送”,
+//! “模板消息 / 事件推送”, “群发接口 / 事件推送群发结果”, “发布能力 / 发布状态轮询与事件推送”,
+//! “订阅通知 / 事件推送”, “客服消息 / 会话状态通知事件”, “用户信息变更事件”, “卡券事件推送”;
+//! 企业微信 “接收消息与事件” (`enter_agent`, `change_contact`, `batch_job_result`);
+//! 小程序 “消息推送 / 客服消息” (`miniprogrampage`).
+
+/// Calls `$callback! { messages { … } events { … } }` with the table below.
+macro_rules! for_each_kind {
+    ($callback:ident) => {
+        $callback! {
+            messages {
+                /// A text message.
+                Text(Text) = "text", Text, on_text {
+                    content: ByteString = "Content",
+                    /// 64-bit message id, exact.
+                    msg_id: Option<u64> = "MsgId",
+                    /// Set when the message comes from an article (图文) comment.
+                    msg_data_id: Option<ByteString> = "MsgDataId",
+                    /// Article index for `MsgDataId`.
+                    idx: Option<ByteString> = "Idx",
+                }
+                /// An image message.
+                Image(Image) = "image", Image, on_image {
+                    pic_url: ByteString = "PicUrl",
+                    media_id: ByteString = "MediaId",
+                    msg_id: Option<u64> = "MsgId",
+                }
+                /// A voice message; `Recognition` is present when speech recognition is on.
+                Voice(Voice) = "voice", Voice, on_voice {
+                    media_id: ByteString = "MediaId",
+                    /// `amr`, `speex`, …
+                    format: ByteString = "Format",
+                    recognition: Option<ByteString> = "Recognition",
+                    media_id_16k: Option<ByteString> = "MediaId16K",
+                    msg_id: Option<u64> = "MsgId",
+                }
+                /// A video message.
+                Video(Video) = "video", Video, on_video {
+                    media_id: ByteString = "MediaId",
+                    thumb_media_id: ByteString = "ThumbMediaId",
+                    msg_id: Option<u64> = "MsgId",
+                }
+                /// A short video message.
+                ShortVideo(ShortVideo) = "shortvideo", ShortVideo, on_short_video {
+                    media_id: ByteString = "MediaId",
+                    thumb_media_id: ByteString = "ThumbMediaId",
+                    msg_id: Option<u64> = "MsgId",
+                }
+                /// A location message.
+                Location(Location) = "location", Location, on_location {
+                    /// Latitude, degrees.
+                    location_x: Option<f64> = "Location_X",
+                    /// Longitude, degrees.
+                    location_y: Option<f64> = "Location_Y",
+                    /// Map zoom level.
+                    scale: Option<u32> = "Scale",
+                    label: ByteString = "Label",
+                    msg_id: Option<u64> = "MsgId",
+                }
+                /// A link message.
+                Link(Link) = "link", Link, on_link {
+                    title: ByteString = "Title",
+                    description: ByteString = "Description",
+                    url: ByteString = "Url",
+                    msg_id: Option<u64> = "MsgId",
+                }
+                /// A file message.
+                File(File) = "file", File, on_file {
+                    title: ByteString = "Title",
+                    description: ByteString = "Description",
+                    file_key: Option<ByteString> = "FileKey",
+                    file_md5: Option<ByteString> = "FileMd5",
+                    /// Size in bytes.
+                    file_total_len: Option<u64> = "FileTotalLen",
+                    msg_id: Option<u64> = "MsgId",
+                }
+                /// A mini-program card sent to customer service (小程序客服消息).
+                MiniProgramPage(MiniProgramPage) = "miniprogrampage", MiniProgramPage, on_mini_program_page {
+                    title: ByteString = "Title",
+                    appid: ByteString = "AppId",
+                    page_path: ByteString = "PagePath",
+                    thumb_url: Option<ByteString> = "ThumbUrl",
+                    thumb_media_id: Option<ByteString> = "ThumbMediaId",
+                    msg_id: Option<u64> = "MsgId",
+                }
+            }
+            events {
+                /// A user followed the account, possibly by scanning a parametric QR code.
+                Subscribe(Subscribe) = "subscribe", EventSubscribe, on_event_subscribe {
+                    /// `qrscene_<scene>` when followed through a parametric QR code; see
+                    /// [`Subscribe::scene`].
+                    event_key: Option<ByteString> = "EventKey",
+                    /// QR code ticket, with a parametric QR code.
+                    ticket: Option<ByteString> = "Ticket",
+                }
+                /// A user unfollowed the account.
+                Unsubscribe(Unsubscribe) = "unsubscribe", EventUnsubscribe, on_event_unsubscribe {}
+                /// A follower scanned a parametric QR code.
+                Scan(Scan) = "SCAN", EventScan, on_event_scan {
+                    /// The scene value (`scene_id` or `scene_str`).
+                    event_key: ByteString = "EventKey",
+                    ticket: Option<ByteString> = "Ticket",
+                }
+                /// Periodic location report (上报地理位置).
+                Location(LocationEvent) = "LOCATION", EventLocation, on_event_location {
+                    /// Degrees.
+                    latitude: Option<f64> = "Latitude",
+                    /// Degrees.
+                    longitude: Option<f64> = "Longitude",
+                    /// Accuracy.
+                    precision: Option<f64> = "Precision",
+                }
+                /// A click on a menu button of type `click`.
+                Click(Click) = "CLICK", EventClick, on_event_click {
+                    /// The button's `key`.
+                    event_key: ByteString = "EventKey",
+                }
+                /// A click on a menu button of type `view`.
+                View(View) = "VIEW", EventView, on_event_view {
+                    /// The URL opened.
+                    event_key: ByteString = "EventKey",
+                    menu_id: Option<ByteString> = "MenuId",
+                }
+                /// A click on a menu button that opens a mini program.
+                ViewMiniprogram(ViewMiniprogram) = "view_miniprogram", EventViewMiniprogram, on_event_view_miniprogram {
+                    /// The mini-program page path.
+                    event_key: ByteString = "EventKey",
+                    menu_id: Option<ByteString> = "MenuId",
+                }
+                /// Menu scan, result pushed to the account.
+                ScancodePush(ScancodePush) = "scancode_push", EventScancodePush, on_event_scancode_push {
+                    event_key: ByteString = "EventKey",
+                    /// `qrcode`, `barcode`, …
+                    scan_type: Option<ByteString> = "ScanCodeInfo/ScanType",
+                    scan_result: Option<ByteString> = "ScanCodeInfo/ScanResult",
+                }
+                /// Menu scan, with a “receiving” prompt while the account answers.
+                ScancodeWaitmsg(ScancodeWaitmsg) = "scancode_waitmsg", EventScancodeWaitmsg, on_event_scancode_waitmsg {
+                    event_key: ByteString = "EventKey",
+                    scan_type: Option<ByteString> = "ScanCodeInfo/ScanType",
+                    scan_result: Option<ByteString> = "ScanCodeInfo/ScanResult",
+                }
+                /// Menu button: take a photo with the system camera.
+                PicSysphoto(PicSysphoto) = "pic_sysphoto", EventPicSysphoto, on_event_pic_sysphoto {
+                    event_key: ByteString = "EventKey",
+                    count: Option<u32> = "SendPicsInfo/Count",
+                    /// Each picture's MD5, `SendPicsInfo/PicList/item/PicMd5Sum`.
+                    pic_md5_sums: Vec<ByteString> = "SendPicsInfo/PicList/item/PicMd5Sum",
+                }
+                /// Menu button: take a photo or pick from the album.
+                PicPhotoOrAlbum(PicPhotoOrAlbum) = "pic_photo_or_album", EventPicPhotoOrAlbum, on_event_pic_photo_or_album {
+                    event_key: ByteString = "EventKey",
+                    count: Option<u32> = "SendPicsInfo/Count",
+                    pic_md5_sums: Vec<ByteString> = "SendPicsInfo/PicList/item/PicMd5Sum",
+                }
+                /// Menu button: pick from the WeChat album.
+                PicWeixin(PicWeixin) = "pic_weixin", EventPicWeixin, on_event_pic_weixin {
+                    event_key: ByteString = "EventKey",
+                    count: Option<u32> = "SendPicsInfo/Count",
+                    pic_md5_sums: Vec<ByteString> = "SendPicsInfo/PicList/item/PicMd5Sum",
+                }
+                /// Menu button: send a location.
+                LocationSelect(LocationSelect) = "location_select", EventLocationSelect, on_event_location_select {
+                    event_key: ByteString = "EventKey",
+                    /// Latitude, degrees.
+                    location_x: Option<f64> = "SendLocationInfo/Location_X",
+                    /// Longitude, degrees.
+                    location_y: Option<f64> = "SendLocationInfo/Location_Y",
+                    scale: Option<u32> = "SendLocationInfo/Scale",
+                    label: Option<ByteString> = "SendLocationInfo/Label",
+                    poiname: Option<ByteString> = "SendLocationInfo/Poiname",
+                }
+                /// A template message was delivered (or not).
+                TemplateSendJobFinish(TemplateSendJobFinish) = "TEMPLATESENDJOBFINISH", EventTemplateSendJobFinish, on_event_template_send_job_finish {
+                    msg_id: Option<u64> = "MsgID",
+                    /// `success`, `failed:user block`, `failed: system failed`.
+                    status: ByteString = "Status",
+                }
+                /// A mass send (群发) finished.
+                MassSendJobFinish(MassSendJobFinish) = "MASSSENDJOBFINISH", EventMassSendJobFinish, on_event_mass_send_job_finish {
+                    msg_id: Option<u64> = "MsgID",
+                    /// `send success`, `send fail`, `err(num)`.
+                    status: ByteString = "Status",
+                    total_count: Option<u64> = "TotalCount",
+                    filter_count: Option<u64> = "FilterCount",
+                    sent_count: Option<u64> = "SentCount",
+                    error_count: Option<u64> = "ErrorCount",
+                }
+                /// A publish job (发布) finished.
+                PublishJobFinish(PublishJobFinish) = "PUBLISHJOBFINISH", EventPublishJobFinish, on_event_publish_job_finish {
+                    publish_id: Option<ByteString> = "PublishEventInfo/publish_id",
+                    /// 0 success, 1 publishing, 2 original-content check failed, …
+                    publish_status: Option<i64> = "PublishEventInfo/publish_status",
+                    article_id: Option<ByteString> = "PublishEventInfo/article_id",
+                    articles: Vec<PublishedArticle> = "PublishEventInfo/article_detail/item",
+                    /// Indexes of the articles that failed.
+                    fail_idx: Vec<ByteString> = "PublishEventInfo/fail_idx",
+                }
+                /// A user answered a subscription-notification popup.
+                SubscribeMsgPopup(SubscribeMsgPopup) = "subscribe_msg_popup_event", EventSubscribeMsgPopup, on_event_subscribe_msg_popup {
+                    items: Vec<SubscribeMsgItem> = "SubscribeMsgPopupEvent/List",
+                }
+                /// A user changed subscription-notification settings.
+                SubscribeMsgChange(SubscribeMsgChange) = "subscribe_msg_change_event", EventSubscribeMsgChange, on_event_subscribe_msg_change {
+                    items: Vec<SubscribeMsgItem> = "SubscribeMsgChangeEvent/List",
+                }
+                /// A subscription notification was sent.
+                SubscribeMsgSent(SubscribeMsgSent) = "subscribe_msg_sent_event", EventSubscribeMsgSent, on_event_subscribe_msg_sent {
+                    items: Vec<SubscribeMsgItem> = "SubscribeMsgSentEvent/List",
+                }
+                /// A customer-service session was opened.
+                KfCreateSession(KfCreateSession) = "kf_create_session", EventKfCreateSession, on_event_kf_create_session {
+                    kf_account: ByteString = "KfAccount",
+                }
+                /// A customer-service session was closed.
+                KfCloseSession(KfCloseSession) = "kf_close_session", EventKfCloseSession, on_event_kf_close_session {
+                    kf_account: ByteString = "KfAccount",
+                }
+                /// A customer-service session was handed over.
+                KfSwitchSession(KfSwitchSession) = "kf_switch_session", EventKfSwitchSession, on_event_kf_switch_session {
+                    from_kf_account: ByteString = "FromKfAccount",
+                    to_kf_account: ByteString = "ToKfAccount",
+                }
+                /// A user changed the profile information granted to the account.
+                UserInfoModified(UserInfoModified) = "user_info_modified", EventUserInfoModified, on_event_user_info_modified {
+                    openid: Option<ByteString> = "OpenID",
+                    appid: Option<ByteString> = "AppID",
+                    revoke_info: Option<ByteString> = "RevokeInfo",
+                }
+                /// A user revoked an authorization.
+                UserAuthorizationRevoke(UserAuthorizationRevoke) = "user_authorization_revoke", EventUserAuthorizationRevoke, on_event_user_authorization_revoke {
+                    openid: Option<ByteString> = "OpenID",
+                    appid: Option<ByteString> = "AppID",
+                    /// Which authorizations were revoked, e.g. `1` (user info).
+                    revoke_info: Option<ByteString> = "RevokeInfo",
+                }
+                /// A card passed review.
+                CardPassCheck(CardPassCheck) = "card_pass_check", EventCardPassCheck, on_event_card_pass_check {
+                    card_id: ByteString = "CardId",
+                    refuse_reason: Option<ByteString> = "RefuseReason",
+                }
+                /// A card failed review.
+                CardNotPassCheck(CardNotPassCheck) = "card_not_pass_check", EventCardNotPassCheck, on_event_card_not_pass_check {
+                    card_id: ByteString = "CardId",
+                    refuse_reason: Option<ByteString> = "RefuseReason",
+                }
+                /// A user received a card.
+                UserGetCard(UserGetCard) = "user_get_card", EventUserGetCard, on_event_user_get_card {
+                    card_id: ByteString = "CardId",
+                    /// 1 when given by a friend.
+                    is_give_by_friend: Option<u32> = "IsGiveByFriend",
+                    user_card_code: Option<ByteString> = "UserCardCode",
+                    friend_user_name: Option<ByteString> = "FriendUserName",
+                    outer_id: Option<ByteString> = "OuterId",
+                    old_user_card_code: Option<ByteString> = "OldUserCardCode",
+                    outer_str: Option<ByteString> = "OuterStr",
+                    is_restore_member_card: Option<u32> = "IsRestoreMemberCard",
+                    unionid: Option<ByteString> = "UnionId",
+                }
+                /// A user deleted a card.
+                UserDelCard(UserDelCard) = "user_del_card", EventUserDelCard, on_event_user_del_card {
+                    card_id: ByteString = "CardId",
+                    user_card_code: Option<ByteString> = "UserCardCode",
+                }
+                /// A card was redeemed (核销).
+                UserConsumeCard(UserConsumeCard) = "user_consume_card", EventUserConsumeCard, on_event_user_consume_card {
+                    card_id: ByteString = "CardId",
+                    user_card_code: Option<ByteString> = "UserCardCode",
+                    /// `FROM_API`, `FROM_MOBILE_HELPER`, …
+                    consume_source: Option<ByteString> = "ConsumeSource",
+                    location_name: Option<ByteString> = "LocationName",
+                    staff_openid: Option<ByteString> = "StaffOpenId",
+                    verify_code: Option<ByteString> = "VerifyCode",
+                    remark_amount: Option<ByteString> = "RemarkAmount",
+                    outer_str: Option<ByteString> = "OuterStr",
+                }
+                /// A user opened a member card.
+                UserViewCard(UserViewCard) = "user_view_card", EventUserViewCard, on_event_user_view_card {
+                    card_id: ByteString = "CardId",
+                    user_card_code: Option<ByteString> = "UserCardCode",
+                    outer_str: Option<ByteString> = "OuterStr",
+                }
+                /// WeCom: a member entered the application (the id is in [`Head::agent_id`]).
+                EnterAgent(EnterAgent) = "enter_agent", EventEnterAgent, on_event_enter_agent {
+                    event_key: ByteString = "EventKey",
+                }
+                /// WeCom: the address book changed (`ChangeType` says how); every other field is in
+                /// [`Callback::fields`](crate::Callback::fields).
+                ChangeContact(ChangeContact) = "change_contact", EventChangeContact, on_event_change_contact {
+                    /// `create_user`, `update_user`, `delete_user`, `create_party`, `update_party`,
+                    /// `delete_party`, `update_tag`.
+                    change_type: ByteString = "ChangeType",
+                    user_id: Option<ByteString> = "UserID",
+                    new_user_id: Option<ByteString> = "NewUserID",
+                    name: Option<ByteString> = "Name",
+                    /// Comma-separated department ids.
+                    department: Option<ByteString> = "Department",
+                    /// Department id (party events).
+                    id: Option<ByteString> = "Id",
+                    parent_id: Option<ByteString> = "ParentId",
+                    tag_id: Option<ByteString> = "TagId",
+                }
+                /// WeCom: an asynchronous batch job finished.
+                BatchJobResult(BatchJobResult) = "batch_job_result", EventBatchJobResult, on_event_batch_job_result {
+                    job_id: ByteString = "BatchJob/JobId",
+                    /// `sync_user`, `replace_user`, `invite_user`, `replace_party`.
+                    job_type: ByteString = "BatchJob/JobType",
+                    err_code: Option<i64> = "BatchJob/ErrCode",
+                    err_msg: Option<ByteString> = "BatchJob/ErrMsg",
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use for_each_kind;
