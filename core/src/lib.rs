@@ -31,9 +31,10 @@ pub use router::{Handler, Router};
 
 /// The names handler code needs: `use wechat_callback::prelude::*;`.
 ///
-/// The router and what a handler takes and returns ([`Callback`], [`Reply`], the
-/// [`IntoReply`](crate::reply::IntoReply) trait), the message enums, and what building an
-/// engine takes. The payload structs (`Text`, `Click`, …) are in [`message`](crate::message).
+/// The router and what a handler takes and returns ([`Callback`],
+/// [`Reply`](crate::reply::Reply), the [`IntoReply`](crate::reply::IntoReply) trait), the
+/// message enums, and what building an engine takes. The payload structs (`Text`, `Click`,
+/// …) are in [`crate::message`].
 pub mod prelude {
     pub use crate::message::{Event, Head, Kind, Message};
     pub use crate::reply::{IntoReply as _, Reply};

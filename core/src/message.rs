@@ -10,7 +10,7 @@
 //! decrypted body's storage instead of copying it (it derefs to `&str`, compares with `&str`,
 //! and converts `Into<String>`); `Option<ByteString>` tells absent from empty; numbers are
 //! `Option<u64>` / `Option<i64>` / `Option<u32>` / `Option<f64>`, `None` when absent or empty,
-//! and a number that does not parse is an [`ErrorKind::Xml`] error (-40002); `Vec<_>` collects
+//! and a number that does not parse is an [`ErrorKind::Xml`](crate::ErrorKind::Xml) error (-40002); `Vec<_>` collects
 //! every repeat of a path.
 
 mod kinds;

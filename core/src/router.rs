@@ -1,18 +1,5 @@
-//! The handler registry: plain synchronous functions registered per message kind and event.
-//!
-//! A handler takes the typed payload and, optionally, the whole [`Callback`] and the router's
-//! state, and returns anything [`IntoReply`]:
-//!
-//! | shape | example |
-//! |---|---|
-//! | `Fn(&T) -> R` | `fn echo(t: &Text) -> Reply` |
-//! | `Fn(&T, &Callback) -> R` | `\|e: &Click, r: &Callback\| …r.head().from_user_name…` |
-//! | `Fn(&T, &S) -> R` | `\|t: &Text, db: &Db\| …` |
-//! | `Fn(&T, &Callback, &S) -> R` | |
-//!
-//! Handlers for one kind run in registration order until one answers; one that returns
-//! `None` declines and the next runs; when all decline (or none is registered) the fallback
-//! runs, whose default answers `success`.
+//! The handler registry: plain synchronous functions registered per message kind and event;
+//! see [`Router`].
 
 use std::sync::Arc;
 
@@ -21,7 +8,7 @@ use crate::message::{Kind, Payload, UnknownEvent, UnknownMessage, for_each_kind}
 use crate::reply::{IntoReply, Reply};
 
 /// A function usable as a handler for payload `T` with state `S`; `M` is a marker that tells
-/// the accepted shapes apart (see the [module docs](self)).
+/// the accepted shapes apart (see [`Router`]).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a handler for `{T}`",
     note = "a handler is `Fn(&{T}) -> R`, `Fn(&{T}, &Callback) -> R`, `Fn(&{T}, &S) -> R` or \
@@ -97,6 +84,20 @@ type Erased<S> = Arc<dyn Fn(&Callback, &S) -> Option<Reply> + Send + Sync>;
 
 /// Handlers by [`Kind`], plus a fallback; `S` is shared state handed to handlers that ask.
 ///
+/// A handler takes the typed payload and, optionally, the whole [`Callback`] and the router's
+/// state, and returns anything [`IntoReply`]:
+///
+/// | shape | example |
+/// |---|---|
+/// | `Fn(&T) -> R` | `fn echo(t: &Text) -> Reply` |
+/// | `Fn(&T, &Callback) -> R` | `\|e: &Click, c: &Callback\| …c.head().from_user_name…` |
+/// | `Fn(&T, &S) -> R` | `\|t: &Text, db: &Db\| …` |
+/// | `Fn(&T, &Callback, &S) -> R` | |
+///
+/// Handlers for one kind run in registration order until one answers; one that returns
+/// `None` declines and the next runs; when all decline (or none is registered) the fallback
+/// runs, whose default answers `success`.
+///
 /// Build with [`Router::new`], register with [`Router::on`] or the typed `on_*` methods
 /// (`on_text`, `on_event_subscribe`, …), then give it state with [`Router::with_state`]
 /// (when `S` is not `()`) and hand it to [`crate::Engine::new`].
@@ -150,7 +151,7 @@ impl<S: 'static> Router<S> {
         }
     }
 
-    /// Registers `handler` for the kind of its payload type `T` (e.g. [`crate::Text`]).
+    /// Registers `handler` for the kind of its payload type `T` (e.g. [`Text`](crate::message::Text)).
     /// Handlers of one kind run in registration order until one answers.
     #[must_use]
     pub fn on<T, H, M>(mut self, handler: H) -> Self
@@ -179,7 +180,7 @@ impl<S: 'static> Router<S> {
         self
     }
 
-    /// Runs the handlers for `callback` with `state`; see the [module docs](self) for the order.
+    /// Runs the handlers for `callback` with `state`; see [`Router`] for the order.
     pub fn dispatch_with(&self, callback: &Callback, state: &S) -> Reply {
         self.handlers[slot(callback.kind())]
             .iter()
@@ -277,7 +278,7 @@ impl<S: Send + Sync + 'static> Router<S> {
 }
 
 impl Router<()> {
-    /// Runs the handlers for `callback`; see the [module docs](self) for the order.
+    /// Runs the handlers for `callback`; see [`Router`] for the order.
     pub fn dispatch(&self, callback: &Callback) -> Reply {
         self.dispatch_with(callback, &())
     }

@@ -30,7 +30,7 @@ static ENGINES: LazyLock<Vec<Engine>> = LazyLock::new(|| {
     configs
         .into_iter()
         .map(|c| {
-            Engine::new(c.with_timestamp_tolerance_secs(300), router())
+            Engine::new(c.with_timestamp_tolerance(std::time::Duration::from_secs(300)), router())
                 .unwrap()
                 .with_clock(|| NOW)
         })

@@ -1,25 +1,4 @@
-//! [actix-web] 4 adapter for the [`wechat_callback`] engine.
-//!
-//! ```no_run
-//! use actix_web::{App, HttpServer};
-//! # async fn run(engine: wechat_callback::Engine) -> std::io::Result<()> {
-//! let mount = wechat_callback_actix::configure("/wechat", engine);
-//! HttpServer::new(move || App::new().configure(mount.clone()))
-//!     .bind("127.0.0.1:8080")?
-//!     .run()
-//!     .await
-//! # }
-//! ```
-//!
-//! The path answers GET (URL verification) and POST (messages); other methods reach the
-//! engine too, which answers 405. The body is read with the engine's cap: a `Content-Length`
-//! above it, or a body that grows past it, gets 413 at once; a body not complete within the
-//! read timeout gets 408. [`Engine::handle`] runs on actix's blocking pool (`web::block`),
-//! since handlers are plain functions and may block, or inline on the worker when the engine
-//! was built with [`Engine::nonblocking_handlers`] ([`wechat_callback::adapter::run`]). The
-//! engine is shared in an [`Arc`], no lock.
-//!
-//! [actix-web]: actix_web
+#![doc = include_str!("../README.md")]
 
 use std::sync::Arc;
 

@@ -1,27 +1,4 @@
-//! [hyper] 1.x adapter for the [`wechat_callback`] engine.
-//!
-//! [`service`] turns an [`Engine`] into a service that is both a
-//! [`hyper::service::Service`] and a [`tower_service::Service`], so it serves a hyper
-//! connection directly and mounts in axum with `Router::route_service`. [`serve`] is the
-//! accept loop for a plain hyper server.
-//!
-//! ```no_run
-//! # async fn run(engine: wechat_callback::Engine) -> std::io::Result<()> {
-//! use wechat_callback_hyper::{serve, service};
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! serve(listener, service(engine).at("/wechat")).await
-//! # }
-//! ```
-//!
-//! Each request's body is read with the engine's cap
-//! ([`Config::with_max_body_bytes`](wechat_callback::Config::with_max_body_bytes)): a
-//! `Content-Length` above it, or a body that grows past it, gets 413 at once, before the rest
-//! is read; a body not complete within the read timeout
-//! ([`Config::with_body_read_timeout`](wechat_callback::Config::with_body_read_timeout)) gets
-//! 408; [`serve`] keeps at most [`MAX_CONNECTIONS`] connections open. [`Engine::handle`] then
-//! runs on tokio's blocking pool (handlers are plain functions and may block), or inline on
-//! the worker when the engine was built with [`Engine::nonblocking_handlers`]
-//! ([`wechat_callback::adapter::run`]). The engine is shared in an [`Arc`], without a lock.
+#![doc = include_str!("../README.md")]
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -1,22 +1,4 @@
-//! [warp] 0.4 adapter for the [`wechat_callback`] engine.
-//!
-//! ```no_run
-//! use warp::Filter as _;
-//! # async fn run(engine: wechat_callback::Engine) {
-//! let routes = warp::path("wechat")
-//!     .and(warp::path::end())
-//!     .and(wechat_callback_warp::filter(engine));
-//! warp::serve(routes).run(([127, 0, 0, 1], 8080)).await;
-//! # }
-//! ```
-//!
-//! The filter takes every method (GET and POST are the callback's; the engine answers 405 to
-//! the rest); compose it behind your path filters. The body is read with the engine's cap: a
-//! `Content-Length` above it, or a body that grows past it, gets 413 at once, before the rest
-//! is read; a body not complete within the read timeout gets 408. [`Engine::handle`] runs on
-//! tokio's blocking pool, since handlers are plain functions and may block, or inline on the
-//! worker when the engine was built with [`Engine::nonblocking_handlers`]
-//! ([`wechat_callback::adapter::run`]). The engine is shared in an [`Arc`].
+#![doc = include_str!("../README.md")]
 
 use std::sync::Arc;
 
