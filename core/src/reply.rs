@@ -5,6 +5,8 @@
 //! text in CDATA (a `]]>` inside is split across two sections). The empty reply is the literal
 //! `success`, which tells WeChat not to retry and to show the user nothing.
 
+use bytestring::ByteString;
+
 use crate::error::{Error, ErrorKind};
 pub use crate::xml::{push_cdata, push_cdata_element};
 
@@ -19,8 +21,9 @@ pub enum Reply {
     Empty,
     /// `MsgType` = `text`.
     Text {
-        /// `Content`.
-        content: String,
+        /// `Content`. A [`ByteString`], so echoing a message's text shares it instead of
+        /// copying it.
+        content: ByteString,
     },
     /// `MsgType` = `image`.
     Image {
@@ -98,8 +101,9 @@ impl NewsReply {
 }
 
 impl Reply {
-    /// A text reply.
-    pub fn text(content: impl Into<String>) -> Self {
+    /// A text reply: from a `String`, a `&str` (copied) or a message's [`ByteString`] field
+    /// (shared, not copied).
+    pub fn text(content: impl Into<ByteString>) -> Self {
         Self::Text {
             content: content.into(),
         }
@@ -326,8 +330,8 @@ fn push_optional(out: &mut String, name: &str, text: &str) {
 /// Anything a handler may return.
 ///
 /// `None` (from an `Option`) means the handler declines and the next handler for the kind runs;
-/// every other value is the answer. `()` answers `success`; a `String` or `&'static str` answers
-/// a text reply; an `Err` of any error type answers `success` and logs the error's type (not
+/// every other value is the answer. `()` answers `success`; a `String`, `&'static str` or
+/// [`ByteString`] answers a text reply; an `Err` of any error type answers `success` and logs the error's type (not
 /// its message) at `error`.
 pub trait IntoReply {
     /// The reply, or `None` to decline.
@@ -359,6 +363,12 @@ impl IntoReply for String {
 }
 
 impl IntoReply for &'static str {
+    fn into_reply(self) -> Option<Reply> {
+        Some(Reply::text(ByteString::from_static(self)))
+    }
+}
+
+impl IntoReply for ByteString {
     fn into_reply(self) -> Option<Reply> {
         Some(Reply::text(self))
     }
