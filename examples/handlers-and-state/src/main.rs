@@ -2,7 +2,7 @@
 //!
 //! - `#count` and `#help` are commands, answered by a handler that **declines** (returns
 //!   `None`) every other text, which then reaches the next text handler, an echo;
-//! - a menu `CLICK` handler reads the whole request (`&Callback`) to address the user;
+//! - a menu `CLICK` handler reads the whole callback (`&Callback`) to address the user;
 //! - `subscribe` counts followers in the shared state;
 //! - the **fallback** logs every kind nobody handles and answers `success`.
 //!
@@ -44,8 +44,8 @@ fn echo(text: &Text) -> Reply {
     Reply::text(format!("you said: {}", text.content))
 }
 
-fn menu(click: &Click, request: &Callback) -> Option<Reply> {
-    let user = &request.head().from_user_name;
+fn menu(click: &Click, callback: &Callback) -> Option<Reply> {
+    let user = &callback.head().from_user_name;
     match &*click.event_key {
         "MENU_HELP" => Some(Reply::text(format!("hello {user}, send #help"))),
         _ => None, // unknown buttons fall through to the fallback
@@ -57,8 +57,8 @@ fn welcome(_: &Subscribe, stats: &Stats) -> Reply {
     Reply::text(format!("welcome, follower #{n}!"))
 }
 
-fn fallback(request: &Callback) -> Reply {
-    tracing::info!(kind = %request.kind(), "no handler; answering success");
+fn fallback(callback: &Callback) -> Reply {
+    tracing::info!(kind = %callback.kind(), "no handler; answering success");
     Reply::Empty
 }
 
