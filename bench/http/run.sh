@@ -2,8 +2,8 @@
 # HTTP load on 127.0.0.1 only: wrk (Debian's package) against three servers of the same
 # engine in safe mode, one ~1 KB encrypted text message per request:
 #   bare              hyper service_fn calling Engine::handle inline (the baseline)
-#   adapter           wechat-callback-hyper with nonblocking_handlers (inline)
-#   adapter-blocking  wechat-callback-hyper's default (handler on the blocking pool)
+#   adapter           wechat-callback-hyper, handlers inline (the default)
+#   adapter-blocking  wechat-callback-hyper, router marked blocking_handlers (handler on the blocking pool)
 # Each run is bounded: DURATION seconds (default 10) at CONNS connections (default 32) on
 # one wrk thread, 2 s per-request timeout; each server is started and stopped by its pid and
 # checked with `wxcb simulate` (full reply verification) before it is loaded.

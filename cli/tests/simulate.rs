@@ -143,11 +143,7 @@ fn replay_url_matches_and_resign_serves_a_live_clock() {
         .collect();
     let fixture = Fixture::load(&fixtures().join(cases[0])).unwrap();
     let recorded = serve(fixture.config.engine().unwrap());
-    let live = serve(
-        Engine::new(fixture.config.to_config().unwrap(), Router::new())
-            .unwrap()
-            .nonblocking_handlers(),
-    );
+    let live = serve(Engine::new(fixture.config.to_config().unwrap(), Router::new()).unwrap());
     let replay = |extra: &[&str], url: &str| {
         let mut args = vec!["replay", "--url", url];
         args.extend_from_slice(extra);

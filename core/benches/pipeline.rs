@@ -33,9 +33,9 @@ fn stages(c: &mut Criterion) {
         ReceiveId::AppId(corpus::APPID.into()),
     );
     let ts = corpus::TIMESTAMP.to_string();
-    let request = Callback::from_xml(&xml).unwrap();
+    let request = std::sync::Arc::new(Callback::from_xml(&xml).unwrap());
     let router = Router::new().on_text(|text: &Text| Reply::text(text.content.clone()));
-    let reply = router.dispatch(&request);
+    let reply = router.dispatch(std::sync::Arc::clone(&request));
 
     let mut group = c.benchmark_group("stage");
     group.bench_function("signature", |b| {
@@ -63,7 +63,7 @@ fn stages(c: &mut Criterion) {
         b.iter(|| Callback::from_xml(black_box(&xml)).unwrap())
     });
     group.bench_function("dispatch", |b| {
-        b.iter(|| router.dispatch(black_box(&request)))
+        b.iter(|| router.dispatch(std::sync::Arc::clone(black_box(&request))))
     });
     group.bench_function("render", |b| {
         b.iter(|| reply.to_xml("oWxcbDemoUser0000000000000001", "gh_wxcbdemo0001", 1))

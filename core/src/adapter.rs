@@ -8,24 +8,36 @@
 //! 2. reads the body with the framework's own tools, stopping at [`max_body_bytes`]
 //!    ([`too_large`], 413) and giving up after [`body_read_timeout`] ([`timed_out`], 408);
 //!    a body that breaks off gets [`bad_request`] (400);
-//! 3. runs [`Engine::handle`] through [`run`], which calls it inline or on the runtime's
-//!    blocking pool as the engine was built ([`Engine::nonblocking_handlers`]);
+//! 3. answers through [`handle`], given a [`Runtime`] (`wechat-callback-tokio` has tokio's):
+//!    synchronous handlers inline, async ones on the runtime, blocking ones on its pool, the
+//!    deadline kept, late replies handed to the hook, waiting retries not blocking a thread;
 //! 4. converts the `http::Response<Bytes>` back.
+//!
+//! [`handle`] is made of the steps below, for a host that drives them itself: [`receive`],
+//! then [`dispatch`] and [`respond`] (or, past the deadline, [`respond_late`] and
+//! [`late_reply`]), or [`retry`] while a retry waits. Each is synchronous; only
+//! [`Pending::finish`] is a future.
 //!
 //! Every refusal is logged at `warn` with its kind and official code, like the engine's own.
 
+mod oneshot;
+
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::StatusCode;
 
 use crate::callback::Callback;
 use crate::crypto::MsgCrypt;
-use crate::engine::{Engine, ok_response, refuse};
+use crate::engine::{Engine, refuse};
 use crate::error::{Error, ErrorKind};
 use crate::reply::Reply;
+
+pub use crate::engine::{Dispatch, Inbound, Late, LateReply, Pending, Retry, Step};
+pub use crate::router::{BlockingJob, BoxFuture};
 
 /// A response as the engine builds them.
 pub type Response = http::Response<Bytes>;
@@ -88,38 +100,157 @@ pub fn bad_request(detail: impl std::fmt::Display) -> Response {
     ))
 }
 
-/// A call of [`Engine::handle`], boxed for a blocking pool.
-pub type BlockingJob = Box<dyn FnOnce() -> Response + Send + 'static>;
+/// What an adapter's async runtime does for the engine: spawn, sleep, run blocking work.
+/// Implemented for tokio by `wechat-callback-tokio`; the core depends on no runtime.
+pub trait Runtime: Send + Sync + 'static {
+    /// Runs `task` to completion in the background.
+    fn spawn(&self, task: BoxFuture<()>);
 
-/// Runs [`Engine::handle`] for `request`: inline when the engine was built with
-/// [`Engine::nonblocking_handlers`], otherwise on the blocking pool `spawn_blocking` hands the
-/// job to (`tokio::task::spawn_blocking`, `actix_web::web::block`). When the pool reports the
-/// job failed (it panicked outside the engine's own guard, or the pool is shutting down) the
-/// answer is a 500, logged at `error`, which WeChat retries.
-pub async fn run<P, F, E>(
+    /// A future that completes after `duration`.
+    fn sleep(&self, duration: Duration) -> BoxFuture<()>;
+
+    /// Runs a synchronous handler call on a pool where blocking is allowed; `Err` when it
+    /// panicked.
+    fn spawn_blocking(&self, job: BlockingJob) -> BoxFuture<Result<Option<Reply>, ()>>;
+}
+
+/// How often a retry waiting for its first delivery asks the dedup store again.
+pub const RETRY_POLL: Duration = Duration::from_millis(20);
+
+/// Answers one request whose body has been read, on `runtime`: the whole of what an adapter
+/// does after reading the body.
+///
+/// - Synchronous handlers run inline; an async or blocking one is spawned on the runtime, so
+///   it runs to completion whatever happens to the request.
+/// - If the handlers have not answered by the engine's deadline
+///   ([`Engine::with_deadline`]), the answer is `success` (WeChat neither retries nor shows
+///   the user an error) and the reply, when it comes, goes to the late-reply hook
+///   ([`Engine::with_late_reply_hook`]).
+/// - A retry whose first delivery is still running waits without blocking a thread, asking
+///   the dedup store every [`RETRY_POLL`], and gets the first reply if it comes within
+///   [`Dedup::retry_wait`](crate::dedup::Dedup::retry_wait) and the deadline, else `success`.
+///   The handlers run once per message either way.
+pub async fn handle<R: Runtime>(
     engine: &Arc<Engine>,
     request: http::Request<Bytes>,
-    spawn_blocking: P,
-) -> Response
-where
-    P: FnOnce(BlockingJob) -> F,
-    F: Future<Output = Result<Response, E>>,
-{
-    if !engine.handlers_may_block {
-        return engine.handle(request);
+    runtime: &Arc<R>,
+) -> Response {
+    let mut step = receive(engine, &request);
+    loop {
+        match step {
+            Step::Respond(response) => return response,
+            Step::Dispatch(inbound) => {
+                return match dispatch(engine, &inbound) {
+                    Dispatch::Ready(reply) => respond(engine, inbound, &reply),
+                    Dispatch::Pending(pending) => {
+                        run_pending(engine, inbound, pending, runtime).await
+                    }
+                };
+            }
+            Step::Wait(retry) => {
+                let limit = engine.retry_wait().min(engine.deadline());
+                let left = limit.saturating_sub(retry.waited());
+                if left.is_zero() {
+                    return give_up(engine, &retry);
+                }
+                runtime.sleep(left.min(RETRY_POLL)).await;
+                step = self::retry(engine, retry);
+            }
+        }
     }
-    let engine = Arc::clone(engine);
-    spawn_blocking(Box::new(move || engine.handle(request)))
-        .await
-        .unwrap_or_else(|_| {
-            tracing::error!("callback handling failed on the blocking pool");
-            let mut response = ok_response(
-                "text/plain; charset=utf-8",
-                Bytes::from_static(b"Internal Server Error"),
+}
+
+/// Spawns the pending handler work and waits for it until the deadline.
+async fn run_pending<R: Runtime>(
+    engine: &Arc<Engine>,
+    inbound: Inbound,
+    pending: Pending,
+    runtime: &Arc<R>,
+) -> Response {
+    let (sender, mut receiver) = oneshot::channel();
+    let late = Late {
+        appid: Arc::clone(&engine.appid),
+        callback: Arc::clone(inbound.callback()),
+    };
+    let task = {
+        let (engine, runtime) = (Arc::clone(engine), Arc::clone(runtime));
+        async move {
+            let spawner = Arc::clone(&runtime);
+            let reply = pending.finish(move |job| spawner.spawn_blocking(job)).await;
+            if let Err(reply) = sender.send(reply) {
+                // The answer went out without it: the deadline passed.
+                if let Some(hook) = engine.late_reply(late, reply) {
+                    runtime.spawn(hook);
+                }
+            }
+        }
+    };
+    runtime.spawn(Box::pin(task));
+    let left = engine.deadline().saturating_sub(inbound.elapsed());
+    let mut sleep = runtime.sleep(left);
+    let reply = std::future::poll_fn(|cx| {
+        if let Poll::Ready(reply) = Pin::new(&mut receiver).poll(cx) {
+            return Poll::Ready(reply);
+        }
+        sleep.as_mut().poll(cx).map(|()| None)
+    })
+    .await;
+    // A reply sent between the deadline and the close still makes the answer.
+    match reply.or_else(|| receiver.close()) {
+        Some(reply) => respond(engine, inbound, &reply),
+        None => {
+            tracing::info!(
+                kind = ?inbound.callback().kind(),
+                deadline_ms = engine.deadline().as_millis() as u64,
+                "handlers did not answer by the deadline; answered success"
             );
-            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-            response
-        })
+            respond_late(engine, inbound).0
+        }
+    }
+}
+
+/// The first step after the body is read: verifies (signature, timestamp), opens (decrypt,
+/// parse) and claims the callback in the dedup store, running no handler.
+pub fn receive(engine: &Engine, request: &http::Request<Bytes>) -> Step {
+    engine.receive(request)
+}
+
+/// Starts the handlers of a received callback: synchronous ones run here until one answers;
+/// an async or blocking one comes back as [`Dispatch::Pending`], for the runtime to finish.
+pub fn dispatch(engine: &Engine, inbound: &Inbound) -> Dispatch {
+    engine.dispatch(inbound)
+}
+
+/// The answer for the handlers' `reply`: `success`, the reply XML, or its encrypted envelope
+/// (fresh random bytes and nonce); the dedup claim is completed with it, so retries get it.
+pub fn respond(engine: &Engine, inbound: Inbound, reply: &Reply) -> Response {
+    engine.respond(inbound, reply)
+}
+
+/// The answer when the deadline passed first: `success`, recorded for the retries; and a
+/// [`Late`] to hand the handlers' reply to [`late_reply`] when it comes.
+pub fn respond_late(engine: &Engine, inbound: Inbound) -> (Response, Late) {
+    engine.respond_late(inbound)
+}
+
+/// The late-reply hook's future for a reply that came after the deadline, to run on the
+/// runtime; `None` when there is nothing to run (no hook: logged at `info`; or the reply is
+/// `success`).
+pub fn late_reply(engine: &Engine, late: Late, reply: Reply) -> Option<BoxFuture<()>> {
+    engine.late_reply(late, reply)
+}
+
+/// Asks the dedup store again for a waiting retry: the first reply ([`Step::Respond`]), still
+/// running ([`Step::Wait`]), or released by a failed first delivery ([`Step::Dispatch`]: this
+/// delivery runs the handlers).
+pub fn retry(engine: &Engine, retry: Retry) -> Step {
+    engine.retry(retry)
+}
+
+/// The answer to a retry that waited long enough for its first delivery: `success`, logged at
+/// `warn`.
+pub fn give_up(engine: &Engine, retry: &Retry) -> Response {
+    engine.give_up(retry)
 }
 
 /// The engine's codec, when an EncodingAESKey is configured: what a tool needs to encrypt a
@@ -152,6 +283,8 @@ pub fn render(
 
 #[cfg(test)]
 mod tests {
+    use http::StatusCode;
+
     use super::*;
     use crate::{Config, Router, Token};
 
@@ -174,49 +307,5 @@ mod tests {
         assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(timed_out(&engine).status(), StatusCode::REQUEST_TIMEOUT);
         assert_eq!(bad_request("broke off").status(), StatusCode::BAD_REQUEST);
-    }
-
-    fn ready<T>(value: T) -> impl Future<Output = T> {
-        std::future::ready(value)
-    }
-
-    /// Polls a future that is ready at once (no runtime in the core).
-    fn block_on<T>(future: impl Future<Output = T>) -> T {
-        let mut future = std::pin::pin!(future);
-        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-        match future.as_mut().poll(&mut context) {
-            std::task::Poll::Ready(value) => value,
-            std::task::Poll::Pending => panic!("future not ready"),
-        }
-    }
-
-    #[test]
-    fn run_uses_the_pool_unless_handlers_are_nonblocking() {
-        let request = || {
-            http::Request::post("/?signature=x")
-                .body(Bytes::new())
-                .unwrap()
-        };
-        let blocking = Arc::new(engine(100));
-        let used = std::cell::Cell::new(false);
-        let response = block_on(run(&blocking, request(), |job| {
-            used.set(true);
-            ready(Ok::<_, ()>(job()))
-        }));
-        assert!(used.get());
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        let failed = block_on(run(&blocking, request(), |_job| {
-            ready(Err::<Response, _>(()))
-        }));
-        assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let inline = Arc::new(engine(100).nonblocking_handlers());
-        let response = block_on(run(
-            &inline,
-            request(),
-            |_job| -> std::future::Ready<Result<Response, ()>> {
-                panic!("inline engines never use the pool")
-            },
-        ));
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
 }

@@ -55,8 +55,10 @@ pub enum Claim {
     /// A delivery of this message already finished; this is its plaintext response body
     /// (`success` or the reply XML, before encryption).
     Done(Bytes),
-    /// A delivery of this message is still running and did not finish within the wait.
-    Busy,
+    /// A delivery of this message is still running: ask again later
+    /// ([`DedupStore::wait`] blocks until something changes, for synchronous callers;
+    /// adapters wait without blocking a thread).
+    Running,
 }
 
 /// What [`DedupStore::check_nonce`] found for a `timestamp` + `nonce` pair.
@@ -71,20 +73,27 @@ pub enum NonceCheck {
     OtherBody,
 }
 
-/// Where the engine remembers recent messages (and nonces). Synchronous: an implementation
-/// backed by a shared cache (Redis, memcached) blocks the calling thread, which is the
-/// adapters' blocking pool unless [`crate::Engine::nonblocking_handlers`] was chosen.
+/// Where the engine remembers recent messages (and nonces). Synchronous and expected to be
+/// quick: [`MemoryDedupStore`] takes a mutex for a map lookup. A store that does network I/O
+/// blocks the calling thread for it.
 ///
 /// Keys are short strings built by [`Dedup::key`]; an implementation may hash them.
 /// [`MemoryDedupStore`] is the default.
 pub trait DedupStore: Send + Sync + 'static {
-    /// Claims `key` for a first delivery, or reports an earlier one. When an earlier delivery
-    /// is still running, waits up to `wait` for it to finish. `now` is the engine's clock,
-    /// Unix seconds.
-    fn claim(&self, key: &str, now: u64, wait: Duration) -> Claim;
+    /// Claims `key` for a first delivery, or reports an earlier one, finished or still
+    /// running. Never waits. `now` is the engine's clock, Unix seconds.
+    fn claim(&self, key: &str, now: u64) -> Claim;
 
-    /// Records the plaintext response body of the delivery that claimed `key`, waking the
-    /// retries that wait for it.
+    /// Blocks the calling thread for at most `timeout` or until a delivery completes or is
+    /// released (any key), for synchronous callers waiting on a [`Claim::Running`]. The
+    /// default sleeps 10 ms (or `timeout`, if shorter); callers ask again either way.
+    fn wait(&self, key: &str, timeout: Duration) {
+        let _ = key;
+        std::thread::sleep(timeout.min(Duration::from_millis(10)));
+    }
+
+    /// Records the plaintext response body of the delivery that claimed `key`, for the
+    /// retries that wait for it or come later.
     fn complete(&self, key: &str, body: Bytes, now: u64);
 
     /// Forgets the claim on `key` of a delivery that could not finish, so a retry runs the
@@ -192,6 +201,11 @@ impl Dedup {
     /// How long a retry waits for a running first delivery.
     pub fn retry_wait(&self) -> Duration {
         self.retry_wait
+    }
+
+    /// The store, shared.
+    pub(crate) fn shared_store(&self) -> Arc<dyn DedupStore> {
+        Arc::clone(&self.store)
     }
 
     /// The store.

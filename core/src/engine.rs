@@ -1,22 +1,27 @@
 //! The engine: one HTTP exchange in, one out. Verifies (signature, timestamp), opens
 //! (decrypt, parse), dispatches to the router, renders and seals the reply, and keeps retries
-//! from running handlers twice.
+//! from running handlers twice. The work is split at the handler call ([`step`]) so adapters
+//! can await async handlers and keep the deadline; [`Engine::handle`] runs it all at once.
+
+mod receive;
+mod step;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{Method, StatusCode, header};
+use http::{StatusCode, header};
 
 use crate::callback::Callback;
-use crate::config::{Config, Mode, ReceiveId};
+use crate::config::Config;
 use crate::crypto::{MsgCrypt, seal_envelope};
-use crate::dedup::{Claim, Dedup, DedupStore, NonceCheck};
+use crate::dedup::{Claim, Dedup};
 use crate::error::{Error, ErrorKind};
-use crate::query::CallbackQuery;
 use crate::reply::Reply;
-use crate::router::Router;
-use crate::signature::{check_timestamp, verify_msg_signature, verify_signature};
-use crate::xml::Document;
+use crate::router::{BoxFuture, Dispatched, Router, block_on, inline_blocking};
+
+use step::ClaimGuard;
+pub use step::{Dispatch, Inbound, Late, LateReply, Pending, Retry, Step};
 
 /// What a callback carried, once verified (and decrypted).
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +30,7 @@ pub enum Received {
     /// URL verification (GET): the `echostr` to answer, already decrypted for WeCom.
     Echostr(String),
     /// A message or event (POST).
-    Message(Box<Callback>),
+    Message(Arc<Callback>),
 }
 
 /// The result of [`Engine::process`]: what was received, the handlers' reply and the response.
@@ -46,16 +51,19 @@ pub struct Handled {
 }
 
 type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+type LateHook = Arc<dyn Fn(LateReply) -> BoxFuture<()> + Send + Sync>;
 
 /// Receives WeChat callbacks: verifies, decrypts, parses, dispatches to the [`Router`],
 /// renders and encrypts the reply. Cheap to share behind an `Arc`; `handle` takes `&self`.
 pub struct Engine {
-    config: Config,
+    pub(crate) config: Config,
     crypt: Option<MsgCrypt>,
     router: Router<()>,
     clock: Clock,
-    pub(crate) handlers_may_block: bool,
     dedup: Option<Dedup>,
+    deadline: Duration,
+    late_hook: Option<LateHook>,
+    pub(crate) appid: Arc<str>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -63,8 +71,9 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("config", &self.config)
             .field("router", &self.router)
-            .field("handlers_may_block", &self.handlers_may_block)
             .field("dedup", &self.dedup)
+            .field("deadline", &self.deadline)
+            .field("late_reply_hook", &self.late_hook.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -75,9 +84,25 @@ fn system_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// What claiming a received callback in the dedup store gave.
+enum Claimed {
+    Dispatch(Inbound),
+    /// A retry answered from the store.
+    Cached(http::Response<Bytes>),
+    Wait(Retry),
+}
+
 impl Engine {
+    /// The default deadline: 4 seconds. WeChat gives up on an answer 5 s after it sent the
+    /// request (公众号 “被动回复用户消息”, 企业微信 “接收消息”); the deadline is counted from when the
+    /// body has been read, so the 1 s left covers the request's and the answer's way over the
+    /// network (a connection set up from China to a server abroad, TLS included, takes a few
+    /// round trips of 150–300 ms) and any proxy in between.
+    pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(4);
+
     /// An engine for one account, remembering replies for retries in a
-    /// [`crate::dedup::MemoryDedupStore`] ([`Dedup::in_memory`]).
+    /// [`crate::dedup::MemoryDedupStore`] ([`Dedup::in_memory`]), with the
+    /// [default deadline](Engine::DEFAULT_DEADLINE).
     ///
     /// # Errors
     /// [`ErrorKind::Config`] when the mode needs an EncodingAESKey that is missing, when a
@@ -88,13 +113,16 @@ impl Engine {
             .encoding_aes_key
             .as_ref()
             .map(|key| MsgCrypt::new(key, config.receive_id.clone()));
+        let appid = Arc::from(config.receive_id.as_str());
         Ok(Self {
             config,
             crypt,
             router,
             clock: Arc::new(system_now),
-            handlers_may_block: true,
             dedup: Some(Dedup::in_memory()),
+            deadline: Self::DEFAULT_DEADLINE,
+            late_hook: None,
+            appid,
         })
     }
 
@@ -113,18 +141,30 @@ impl Engine {
         self
     }
 
-    /// The retry and replay settings, unless turned off.
-    pub fn dedup(&self) -> Option<&Dedup> {
-        self.dedup.as_ref()
+    /// How long the adapters let async and blocking handlers run before they answer
+    /// `success` in their place (default [`Engine::DEFAULT_DEADLINE`], 4 s), counted from when
+    /// the body has been read. The handler goes on to completion; its reply, too late for the
+    /// HTTP answer, goes to the late-reply hook ([`Engine::with_late_reply_hook`]). Synchronous
+    /// handlers run inline and cannot be cut short.
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
     }
 
-    /// Declares that every handler returns quickly without blocking (no network or disk I/O,
-    /// no waiting on locks). The adapters then call [`Engine::handle`] inline on the async
-    /// runtime's worker, saving the hand-off to the blocking thread pool they use by default.
-    /// A handler that does block after this stalls every connection served by that worker.
+    /// Sets what happens to a reply that comes after the deadline: `hook` gets a
+    /// [`LateReply`] (the account's appid, the user's openid, the kind, the `MsgId` and the
+    /// reply), typically to send it through the customer-service API (客服消息). Adapters run
+    /// the future it returns on their runtime. Without a hook a late reply is logged at `info`
+    /// with its `MsgId`, never its content. An empty reply (`success`) is not late news and
+    /// never reaches the hook.
     #[must_use]
-    pub fn nonblocking_handlers(mut self) -> Self {
-        self.handlers_may_block = false;
+    pub fn with_late_reply_hook<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(LateReply) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.late_hook = Some(Arc::new(move |late| Box::pin(hook(late))));
         self
     }
 
@@ -141,6 +181,16 @@ impl Engine {
         &self.config
     }
 
+    /// The retry and replay settings, unless turned off.
+    pub fn dedup(&self) -> Option<&Dedup> {
+        self.dedup.as_ref()
+    }
+
+    /// The deadline for async and blocking handlers ([`Engine::with_deadline`]).
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
     /// The codec, when an EncodingAESKey is configured.
     pub(crate) fn crypt(&self) -> Option<&MsgCrypt> {
         self.crypt.as_ref()
@@ -151,29 +201,29 @@ impl Engine {
         (self.clock)()
     }
 
-    /// Handles one callback and always answers: 200 with the echo or reply, or the error's
-    /// status with its reason phrase as the body (the failed check is logged, never sent).
+    /// Handles one callback on the calling thread and always answers: 200 with the echo or
+    /// reply, or the error's status with its reason phrase as the body (the failed check is
+    /// logged, never sent).
+    ///
+    /// Every handler runs here, to the end: async ones on a minimal executor (so they must not
+    /// need a runtime's timers or sockets; the adapters run them on theirs, with the deadline),
+    /// blocking ones inline. A retry of a message still running waits up to
+    /// [`Dedup::retry_wait`], blocking the thread.
     pub fn handle(&self, request: http::Request<Bytes>) -> http::Response<Bytes> {
-        let query = CallbackQuery::from_uri(request.uri());
-        let result = match *request.method() {
-            Method::GET => self.receive_echostr(&query).map(echo_response),
-            Method::POST => self
-                .receive_message(query, request.body())
-                .and_then(|callback| self.respond(&callback))
-                .map(|(_, response)| response),
-            _ => Err(Error::new(ErrorKind::MethodNotAllowed)),
-        };
-        result.unwrap_or_else(|error| refuse(&error))
+        match self.open(&request) {
+            Ok(Received::Echostr(echostr)) => echo_response(echostr),
+            Ok(Received::Message(callback)) => self.run_to_end(callback).1,
+            Err(error) => refuse(&error),
+        }
     }
 
-    /// Handles one callback and returns what was received and answered, for tools and tests.
+    /// Handles one callback as [`Engine::handle`] does and returns what was received and
+    /// answered, for tools and tests.
     ///
     /// # Errors
     /// Any failed check, as listed on [`ErrorKind`].
     pub fn process(&self, request: &http::Request<Bytes>) -> Result<Handled, Error> {
-        let query = CallbackQuery::from_uri(request.uri());
-        let received = self.receive(request.method(), query, request.body())?;
-        match received {
+        match self.open(request)? {
             Received::Echostr(echostr) => Ok(Handled {
                 response: echo_response(echostr.clone()),
                 received: Received::Echostr(echostr),
@@ -181,7 +231,7 @@ impl Engine {
                 deduplicated: false,
             }),
             Received::Message(callback) => {
-                let (reply, response) = self.respond(&callback)?;
+                let (reply, response) = self.run_to_end(Arc::clone(&callback));
                 Ok(Handled {
                     received: Received::Message(callback),
                     deduplicated: reply.is_none(),
@@ -192,81 +242,230 @@ impl Engine {
         }
     }
 
-    /// Dispatches a received message, or answers a retry from the dedup store, and builds the
-    /// 200 response. The reply is `None` when the handlers did not run.
-    fn respond(
-        &self,
-        callback: &Callback,
-    ) -> Result<(Option<Reply>, http::Response<Bytes>), Error> {
+    /// The synchronous path after opening: claim, run every handler here, answer. The reply
+    /// is `None` when the handlers did not run (a retry).
+    fn run_to_end(&self, callback: Arc<Callback>) -> (Option<Reply>, http::Response<Bytes>) {
+        let mut claimed = self.claim(callback);
+        loop {
+            match claimed {
+                Claimed::Cached(response) => return (None, response),
+                Claimed::Dispatch(inbound) => {
+                    let reply = match self.dispatch(&inbound) {
+                        Dispatch::Ready(reply) => reply,
+                        Dispatch::Pending(pending) => block_on(pending.finish(inline_blocking)),
+                    };
+                    let response = self.respond(inbound, &reply);
+                    return (Some(reply), response);
+                }
+                Claimed::Wait(retry) => {
+                    let left = self.retry_wait().saturating_sub(retry.waited());
+                    if left.is_zero() {
+                        return (None, self.give_up(&retry));
+                    }
+                    retry.wait_blocking(left);
+                    claimed = self.reclaim(retry);
+                }
+            }
+        }
+    }
+
+    /// The first step after the body is read: verify, open, claim ([`Step`]).
+    pub(crate) fn receive(&self, request: &http::Request<Bytes>) -> Step {
+        match self.open(request) {
+            Ok(Received::Echostr(echostr)) => Step::Respond(echo_response(echostr)),
+            Ok(Received::Message(callback)) => self.claim(callback).into(),
+            Err(error) => Step::Respond(refuse(&error)),
+        }
+    }
+
+    /// Claims a received callback in the dedup store.
+    fn claim(&self, callback: Arc<Callback>) -> Claimed {
+        let now = self.now();
+        let received = Instant::now();
         let keyed = self.dedup.as_ref().and_then(|dedup| {
             // A key function is user code too: one that panics costs its request the dedup
             // check, not the server.
-            let key = || dedup.key(callback, self.config.receive_id.is_wecom());
+            let key = || dedup.key(&callback, self.config.receive_id.is_wecom());
             let key = std::panic::catch_unwind(std::panic::AssertUnwindSafe(key)).unwrap_or_else(
                 |_| {
                     tracing::error!(kind = ?callback.kind(), "dedup key function panicked");
                     None
                 },
             )?;
-            Some((dedup.store(), dedup.retry_wait(), key))
+            Some((dedup.shared_store(), key))
         });
-        let Some((store, wait, key)) = keyed else {
-            let reply = self.dispatch(callback);
-            let response = if reply.is_empty() {
-                success_response()
-            } else {
-                xml_response(Bytes::from(self.render(
-                    callback,
-                    &reply,
-                    &rand::random(),
-                    rand::random(),
-                )?))
-            };
-            return Ok((Some(reply), response));
+        let Some((store, key)) = keyed else {
+            return Claimed::Dispatch(Inbound {
+                callback,
+                claim: None,
+                now,
+                received,
+            });
         };
-        let now = self.now();
-        match store.claim(&key, now, wait) {
-            Claim::First => {
-                // Released unless completed: a failure below lets a retry run the handlers.
-                let claim = ClaimGuard { store, key: &key };
-                let reply = self.dispatch(callback);
-                let plain = if reply.is_empty() {
-                    Bytes::from_static(SUCCESS)
-                } else {
-                    let head = callback.head();
-                    Bytes::from(reply.to_xml(&head.from_user_name, &head.to_user_name, now))
-                };
-                let response = self.plain_response(callback, &plain, now)?;
-                std::mem::forget(claim);
-                store.complete(&key, plain, now);
-                Ok((Some(reply), response))
-            }
+        match store.claim(&key, now) {
             Claim::Done(plain) => {
                 tracing::debug!(kind = ?callback.kind(), "retry answered with the cached reply");
-                let response = self.plain_response(callback, &plain, now)?;
-                Ok((None, response))
+                Claimed::Cached(
+                    self.plain_response(&callback, &plain, now)
+                        .unwrap_or_else(|error| refuse(&error)),
+                )
             }
-            Claim::Busy => {
-                tracing::warn!(
-                    kind = ?callback.kind(),
-                    wait_ms = wait.as_millis() as u64,
-                    "retry arrived while the first delivery was still running; answered success"
-                );
-                Ok((None, success_response()))
+            Claim::Running => Claimed::Wait(Retry {
+                callback,
+                store,
+                key,
+                since: received,
+            }),
+            // `First`, and whatever a store may add: run the handlers.
+            _ => Claimed::Dispatch(Inbound {
+                callback,
+                claim: Some(ClaimGuard::new(store, key)),
+                now,
+                received,
+            }),
+        }
+    }
+
+    /// Asks the store again for a waiting retry.
+    fn reclaim(&self, retry: Retry) -> Claimed {
+        let Retry {
+            callback,
+            store,
+            key,
+            since,
+        } = retry;
+        let now = self.now();
+        match store.claim(&key, now) {
+            Claim::Done(plain) => Claimed::Cached(
+                self.plain_response(&callback, &plain, now)
+                    .unwrap_or_else(|error| refuse(&error)),
+            ),
+            Claim::Running => Claimed::Wait(Retry {
+                callback,
+                store,
+                key,
+                since,
+            }),
+            // The first delivery failed and released its claim: this one runs the handlers.
+            _ => Claimed::Dispatch(Inbound {
+                callback,
+                claim: Some(ClaimGuard::new(store, key)),
+                now,
+                received: since,
+            }),
+        }
+    }
+
+    pub(crate) fn retry(&self, retry: Retry) -> Step {
+        self.reclaim(retry).into()
+    }
+
+    /// How long a retry may wait for its first delivery.
+    pub(crate) fn retry_wait(&self) -> Duration {
+        self.dedup
+            .as_ref()
+            .map_or(Duration::ZERO, Dedup::retry_wait)
+    }
+
+    /// The answer to a retry that waited long enough: `success`.
+    pub(crate) fn give_up(&self, retry: &Retry) -> http::Response<Bytes> {
+        tracing::warn!(
+            kind = ?retry.callback.kind(),
+            waited_ms = retry.waited().as_millis() as u64,
+            "retry arrived while the first delivery was still running; answered success"
+        );
+        success_response()
+    }
+
+    /// Starts the handlers: synchronous ones run here until one answers; an async or blocking
+    /// one comes back as [`Dispatch::Pending`]. A handler that panics here is logged and
+    /// answered with `success`, so WeChat shows the user nothing broken and the next request
+    /// is served.
+    pub(crate) fn dispatch(&self, inbound: &Inbound) -> Dispatch {
+        let callback = &inbound.callback;
+        let run = std::panic::AssertUnwindSafe(|| self.router.run(callback));
+        match std::panic::catch_unwind(run) {
+            Ok(Dispatched::Ready(reply)) => Dispatch::Ready(reply),
+            Ok(Dispatched::Pending(pending)) => Dispatch::Pending(Pending(pending)),
+            Err(_) => {
+                // The panic message itself went to the panic hook (stderr by default); it is
+                // not logged here because a handler may have put message content into it.
+                tracing::error!(kind = ?callback.kind(), "handler panicked; answered success");
+                Dispatch::Ready(Reply::Empty)
             }
         }
     }
 
-    /// Runs the handlers; a handler that panics is logged and answered with `success`, so
-    /// WeChat shows the user nothing broken and the next request is served.
-    fn dispatch(&self, callback: &Callback) -> Reply {
-        let run = std::panic::AssertUnwindSafe(|| self.router.dispatch(callback));
-        std::panic::catch_unwind(run).unwrap_or_else(|_| {
-            // The panic message itself went to the panic hook (stderr by default); it is not
-            // logged here because a handler may have put message content into it.
-            tracing::error!(kind = ?callback.kind(), "handler panicked; answered success");
-            Reply::Empty
-        })
+    /// The answer for `reply`: `success`, the reply XML, or its encrypted envelope; the dedup
+    /// claim completed with it.
+    pub(crate) fn respond(&self, inbound: Inbound, reply: &Reply) -> http::Response<Bytes> {
+        let Inbound {
+            callback,
+            claim,
+            now,
+            ..
+        } = inbound;
+        let Some(claim) = claim else {
+            if reply.is_empty() {
+                return success_response();
+            }
+            return self
+                .render(&callback, reply, &rand::random(), rand::random())
+                .map(|body| xml_response(Bytes::from(body)))
+                .unwrap_or_else(|error| refuse(&error));
+        };
+        let plain = if reply.is_empty() {
+            Bytes::from_static(SUCCESS)
+        } else {
+            let head = callback.head();
+            Bytes::from(reply.to_xml(&head.from_user_name, &head.to_user_name, now))
+        };
+        match self.plain_response(&callback, &plain, now) {
+            Ok(response) => {
+                claim.complete(plain, now);
+                response
+            }
+            // The claim is released: a retry runs the handlers again.
+            Err(error) => refuse(&error),
+        }
+    }
+
+    /// The answer when the deadline passed before the handlers answered: `success`, recorded
+    /// for the retries; and who the late reply will be for.
+    pub(crate) fn respond_late(&self, inbound: Inbound) -> (http::Response<Bytes>, Late) {
+        let Inbound {
+            callback,
+            claim,
+            now,
+            ..
+        } = inbound;
+        if let Some(claim) = claim {
+            claim.complete(Bytes::from_static(SUCCESS), now);
+        }
+        let late = Late {
+            appid: Arc::clone(&self.appid),
+            callback,
+        };
+        (success_response(), late)
+    }
+
+    /// Hands a late reply to the hook (the future to run), or logs it when there is none.
+    pub(crate) fn late_reply(&self, late: Late, reply: Reply) -> Option<BoxFuture<()>> {
+        if reply.is_empty() {
+            return None;
+        }
+        let late = LateReply::new(late, reply);
+        match &self.late_hook {
+            Some(hook) => Some(hook(late)),
+            None => {
+                tracing::info!(
+                    kind = ?late.kind,
+                    msg_id = late.msg_id.as_deref().unwrap_or(""),
+                    "reply after the deadline dropped: no late-reply hook"
+                );
+                None
+            }
+        }
     }
 
     /// The response for a plaintext response body (`success` or reply XML): as it is for a
@@ -295,133 +494,6 @@ impl Engine {
             out.push_str(xml)
         })?;
         Ok(xml_response(Bytes::from(body)))
-    }
-
-    /// Verifies and opens a callback without dispatching it.
-    ///
-    /// GET is URL verification: official accounts check `signature` and echo `echostr`; WeCom
-    /// checks `msg_signature` over the encrypted `echostr` and answers its plaintext. POST is a
-    /// message, plaintext or encrypted according to the mode and `encrypt_type`.
-    ///
-    /// # Errors
-    /// Any failed check, as listed on [`ErrorKind`].
-    fn receive(
-        &self,
-        method: &Method,
-        query: CallbackQuery,
-        body: &Bytes,
-    ) -> Result<Received, Error> {
-        if method == Method::GET {
-            self.receive_echostr(&query).map(Received::Echostr)
-        } else if method == Method::POST {
-            self.receive_message(query, body)
-                .map(|callback| Received::Message(Box::new(callback)))
-        } else {
-            Err(Error::new(ErrorKind::MethodNotAllowed))
-        }
-    }
-
-    fn receive_echostr(&self, query: &CallbackQuery) -> Result<String, Error> {
-        let echostr = query
-            .echostr()
-            .ok_or_else(|| Error::with_detail(ErrorKind::BadRequest, "GET without echostr"))?;
-        let timestamp = query.timestamp().unwrap_or_default();
-        let nonce = query.nonce().unwrap_or_default();
-        match (&self.config.receive_id, &self.crypt) {
-            (ReceiveId::CorpId(_), Some(crypt)) => {
-                let msg_signature = required(query.msg_signature(), "msg_signature")?;
-                verify_msg_signature(&self.config.token, timestamp, nonce, echostr, msg_signature)?;
-                self.check_timestamp(timestamp)?;
-                crypt.decrypt(echostr)
-            }
-            _ => {
-                let signature = required(query.signature(), "signature")?;
-                verify_signature(&self.config.token, timestamp, nonce, signature)?;
-                self.check_timestamp(timestamp)?;
-                Ok(echostr.to_owned())
-            }
-        }
-    }
-
-    fn receive_message(&self, query: CallbackQuery, body: &Bytes) -> Result<Callback, Error> {
-        if body.len() > self.config.max_body_bytes {
-            return Err(Error::with_detail(
-                ErrorKind::TooLarge,
-                format!("{} bytes, limit {}", body.len(), self.config.max_body_bytes),
-            ));
-        }
-        let timestamp = query.timestamp().unwrap_or_default();
-        let nonce = query.nonce().unwrap_or_default();
-        let encrypted = match (self.config.mode, &self.config.receive_id) {
-            (_, ReceiveId::CorpId(_)) | (Mode::Safe, _) => true,
-            (Mode::Compatible, _) => query.is_aes(),
-            (Mode::Plain, _) if query.is_aes() => {
-                return Err(Error::with_detail(
-                    ErrorKind::BadRequest,
-                    "encrypted request to an account configured for plain mode",
-                ));
-            }
-            (Mode::Plain, _) => false,
-        };
-        // `signature` covers only token, timestamp and nonce: check it first, before any parsing.
-        // Encrypted requests are covered by `msg_signature`; a `signature` beside it must match too.
-        if !encrypted || query.signature().is_some() {
-            let signature = required(query.signature(), "signature")?;
-            verify_signature(&self.config.token, timestamp, nonce, signature)?;
-        }
-        // The body is shared, not copied: the plaintext message's fields point into it.
-        let document = Document::from_bytes(body.clone())?;
-        if !encrypted {
-            self.check_timestamp(timestamp)?;
-            self.check_nonce(timestamp, nonce, body)?;
-            return Callback::from_document(document, query, false);
-        }
-        let encrypt = document
-            .child_text("Encrypt")
-            .filter(|e| !e.is_empty())
-            .ok_or_else(|| {
-                Error::with_detail(ErrorKind::Xml, "no Encrypt in an encrypted request")
-            })?;
-        let msg_signature = required(query.msg_signature(), "msg_signature")?;
-        verify_msg_signature(&self.config.token, timestamp, nonce, encrypt, msg_signature)?;
-        self.check_timestamp(timestamp)?;
-        self.check_nonce(timestamp, nonce, body)?;
-        let crypt = self
-            .crypt
-            .as_ref()
-            .ok_or_else(|| Error::new(ErrorKind::Config))?;
-        // The decrypted message is parsed in place; its fields share the decryption buffer.
-        let plaintext = crypt.decrypt_shared(encrypt)?;
-        Callback::from_document(Document::from_shared(plaintext)?, query, true)
-    }
-
-    fn check_timestamp(&self, timestamp: &str) -> Result<u64, Error> {
-        check_timestamp(timestamp, self.now(), self.config.timestamp_tolerance_s)
-    }
-
-    /// With [`Dedup::reject_nonce_replays`]: refuses a signed `timestamp` + `nonce` seen
-    /// before with another body.
-    fn check_nonce(&self, timestamp: &str, nonce: &str, body: &[u8]) -> Result<(), Error> {
-        let Some(dedup) = self.dedup.as_ref().filter(|d| d.rejects_nonce_replays()) else {
-            return Ok(());
-        };
-        let window_s = self
-            .config
-            .timestamp_tolerance_s
-            .map_or(NONCE_WINDOW_WITHOUT_TOLERANCE_S, |t| {
-                t.saturating_mul(2).max(1)
-            });
-        let digest = crate::dedup::digest(&[body]);
-        match dedup
-            .store()
-            .check_nonce(timestamp, nonce, &digest, self.now(), window_s)
-        {
-            NonceCheck::OtherBody => Err(Error::with_detail(
-                ErrorKind::Replay,
-                "timestamp and nonce already used with another body",
-            )),
-            _ => Ok(()),
-        }
     }
 
     /// Renders `reply` for `callback`: `success` for the empty reply, the reply XML for a
@@ -490,31 +562,19 @@ pub(crate) fn refuse(error: &Error) -> http::Response<Bytes> {
 }
 
 /// How long a nonce is remembered when no timestamp window is configured: 10 minutes.
-const NONCE_WINDOW_WITHOUT_TOLERANCE_S: u64 = 600;
+pub(crate) const NONCE_WINDOW_WITHOUT_TOLERANCE_S: u64 = 600;
 
 const SUCCESS: &[u8] = b"success";
-
-/// Releases a dedup claim when dropped; forgotten once the claim is completed.
-struct ClaimGuard<'a> {
-    store: &'a dyn DedupStore,
-    key: &'a str,
-}
-
-impl Drop for ClaimGuard<'_> {
-    fn drop(&mut self) {
-        self.store.release(self.key);
-    }
-}
 
 fn xml_response(body: Bytes) -> http::Response<Bytes> {
     ok_response("application/xml; charset=utf-8", body)
 }
 
-fn success_response() -> http::Response<Bytes> {
+pub(crate) fn success_response() -> http::Response<Bytes> {
     ok_response("text/plain; charset=utf-8", Bytes::from_static(SUCCESS))
 }
 
-fn required<'a>(value: Option<&'a str>, name: &'static str) -> Result<&'a str, Error> {
+pub(crate) fn required<'a>(value: Option<&'a str>, name: &'static str) -> Result<&'a str, Error> {
     value
         .filter(|v| !v.is_empty())
         .ok_or_else(|| Error::with_detail(ErrorKind::InvalidSignature, format!("no {name}")))
@@ -546,4 +606,14 @@ pub(crate) fn error_response(error: &Error) -> http::Response<Bytes> {
 
 fn echo_response(echostr: String) -> http::Response<Bytes> {
     ok_response("text/plain; charset=utf-8", Bytes::from(echostr))
+}
+
+impl From<Claimed> for Step {
+    fn from(claimed: Claimed) -> Self {
+        match claimed {
+            Claimed::Dispatch(inbound) => Step::Dispatch(inbound),
+            Claimed::Cached(response) => Step::Respond(response),
+            Claimed::Wait(retry) => Step::Wait(retry),
+        }
+    }
 }

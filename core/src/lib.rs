@@ -27,7 +27,7 @@ pub use config::{Config, EncodingAesKey, Mode, ReceiveId, Token};
 pub use engine::{Engine, Handled, Received};
 pub use error::{Error, ErrorKind};
 pub use query::CallbackQuery;
-pub use router::{Handler, Router};
+pub use router::{Blocking, Handler, Router, blocking};
 
 /// The names handler code needs: `use wechat_callback::prelude::*;`.
 ///
@@ -38,5 +38,5 @@ pub use router::{Handler, Router};
 pub mod prelude {
     pub use crate::message::{Event, Head, Kind, Message};
     pub use crate::reply::{IntoReply as _, Reply};
-    pub use crate::{Callback, Config, EncodingAesKey, Engine, Mode, Router, Token};
+    pub use crate::{Callback, Config, EncodingAesKey, Engine, Mode, Router, Token, blocking};
 }

@@ -1,91 +1,42 @@
-//! The handler registry: plain synchronous functions registered per message kind and event;
-//! see [`Router`].
+//! The handler registry: synchronous, async and blocking handlers registered per message
+//! kind and event, tried in order; see [`Router`].
 
-use std::sync::Arc;
+mod exec;
+mod handler;
+
+use std::sync::{Arc, LazyLock};
 
 use crate::callback::Callback;
 use crate::message::{Kind, Payload, UnknownEvent, UnknownMessage, for_each_kind};
-use crate::reply::{IntoReply, Reply};
+use crate::reply::Reply;
 
-/// A function usable as a handler for payload `T` with state `S`; `M` is a marker that tells
-/// the accepted shapes apart (see [`Router`]).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a handler for `{T}`",
-    note = "a handler is `Fn(&{T}) -> R`, `Fn(&{T}, &Callback) -> R`, `Fn(&{T}, &S) -> R` or \
-            `Fn(&{T}, &Callback, &S) -> R` with `R: IntoReply`, and is `Send + Sync + 'static`; \
-            closures need their argument types written out"
-)]
-pub trait Handler<T, S, M>: Send + Sync + 'static {
-    /// Runs the handler; `None` declines.
-    fn call(&self, payload: &T, callback: &Callback, state: &S) -> Option<Reply>;
+pub(crate) use exec::{block_on, catch_unwind_future};
+pub use handler::{Blocking, BlockingJob, BoxFuture, Handler, blocking};
+use handler::{Outcome, Shape};
+
+type Erased<S> = Arc<dyn Fn(&Arc<Callback>, &Arc<S>) -> Outcome + Send + Sync>;
+
+/// One registered handler.
+struct Entry<S> {
+    call: Erased<S>,
+    shape: Shape,
 }
 
-/// The marker types that tell the handler shapes apart: named by the blanket impls, never by
-/// users (axum's `ViaParts` trick).
-mod shape {
-    #![allow(unreachable_pub, missing_debug_implementations)]
-    /// `Fn(&T) -> R`.
-    pub enum PayloadOnly {}
-    /// `Fn(&T, &Callback) -> R`.
-    pub enum WithCallback {}
-    /// `Fn(&T, &S) -> R`.
-    pub enum WithState {}
-    /// `Fn(&T, &Callback, &S) -> R`.
-    pub enum WithCallbackAndState {}
-}
-
-use shape::{PayloadOnly, WithCallback, WithCallbackAndState, WithState};
-
-#[diagnostic::do_not_recommend]
-impl<F, R, T, S> Handler<T, S, (PayloadOnly, R)> for F
-where
-    F: Fn(&T) -> R + Send + Sync + 'static,
-    R: IntoReply,
-{
-    fn call(&self, payload: &T, _: &Callback, _: &S) -> Option<Reply> {
-        self(payload).into_reply()
+impl<S> Clone for Entry<S> {
+    fn clone(&self) -> Self {
+        Self {
+            call: Arc::clone(&self.call),
+            shape: self.shape,
+        }
     }
 }
-
-#[diagnostic::do_not_recommend]
-impl<F, R, T, S> Handler<T, S, (WithCallback, R)> for F
-where
-    F: Fn(&T, &Callback) -> R + Send + Sync + 'static,
-    R: IntoReply,
-{
-    fn call(&self, payload: &T, callback: &Callback, _: &S) -> Option<Reply> {
-        self(payload, callback).into_reply()
-    }
-}
-
-#[diagnostic::do_not_recommend]
-impl<F, R, T, S> Handler<T, S, (WithState, R)> for F
-where
-    F: Fn(&T, &S) -> R + Send + Sync + 'static,
-    R: IntoReply,
-{
-    fn call(&self, payload: &T, _: &Callback, state: &S) -> Option<Reply> {
-        self(payload, state).into_reply()
-    }
-}
-
-#[diagnostic::do_not_recommend]
-impl<F, R, T, S> Handler<T, S, (WithCallbackAndState, R)> for F
-where
-    F: Fn(&T, &Callback, &S) -> R + Send + Sync + 'static,
-    R: IntoReply,
-{
-    fn call(&self, payload: &T, callback: &Callback, state: &S) -> Option<Reply> {
-        self(payload, callback, state).into_reply()
-    }
-}
-
-type Erased<S> = Arc<dyn Fn(&Callback, &S) -> Option<Reply> + Send + Sync>;
 
 /// Handlers by [`Kind`], plus a fallback; `S` is shared state handed to handlers that ask.
 ///
 /// A handler takes the typed payload and, optionally, the whole [`Callback`] and the router's
-/// state, and returns anything [`IntoReply`]:
+/// state, and returns anything [`IntoReply`](crate::reply::IntoReply). Synchronous handlers
+/// borrow; async handlers own what they take (payloads are cheap clones of shared text, the
+/// callback comes in an [`Arc`], the state is cloned, so `S` is typically an `Arc`):
 ///
 /// | shape | example |
 /// |---|---|
@@ -93,17 +44,28 @@ type Erased<S> = Arc<dyn Fn(&Callback, &S) -> Option<Reply> + Send + Sync>;
 /// | `Fn(&T, &Callback) -> R` | `\|e: &Click, c: &Callback\| …c.head().from_user_name…` |
 /// | `Fn(&T, &S) -> R` | `\|t: &Text, db: &Db\| …` |
 /// | `Fn(&T, &Callback, &S) -> R` | |
+/// | `Fn(T) -> impl Future<Output = R>` | `async fn ask(t: Text) -> Reply` |
+/// | `Fn(T, Arc<Callback>) -> impl Future<Output = R>` | |
+/// | `Fn(T, S) -> impl Future<Output = R>` | `async fn lookup(t: Text, db: Arc<Db>) -> …` |
+/// | `Fn(T, Arc<Callback>, S) -> impl Future<Output = R>` | |
 ///
 /// Handlers for one kind run in registration order until one answers; one that returns
 /// `None` declines and the next runs; when all decline (or none is registered) the fallback
-/// runs, whose default answers `success`.
+/// runs, whose default answers `success`. Async handlers decline and fall through the same
+/// way.
+///
+/// Synchronous handlers run inline on the runtime's worker, so they must not block; one that
+/// does is registered through [`blocking`] (or the whole router is marked
+/// [`Router::blocking_handlers`]) and runs on the blocking pool. Adapters run async handlers
+/// on the runtime, within the engine's deadline ([`Engine::with_deadline`](crate::Engine::with_deadline)).
 ///
 /// Build with [`Router::new`], register with [`Router::on`] or the typed `on_*` methods
 /// (`on_text`, `on_event_subscribe`, …), then give it state with [`Router::with_state`]
 /// (when `S` is not `()`) and hand it to [`crate::Engine::new`].
 pub struct Router<S = ()> {
-    handlers: Vec<Vec<Erased<S>>>,
-    fallback: Option<Erased<S>>,
+    handlers: Vec<Vec<Entry<S>>>,
+    fallback: Option<Entry<S>>,
+    blocking: bool,
 }
 
 impl<S> Clone for Router<S> {
@@ -111,6 +73,7 @@ impl<S> Clone for Router<S> {
         Self {
             handlers: self.handlers.clone(),
             fallback: self.fallback.clone(),
+            blocking: self.blocking,
         }
     }
 }
@@ -126,6 +89,7 @@ impl<S> std::fmt::Debug for Router<S> {
         f.debug_struct("Router")
             .field("handlers", &kinds)
             .field("custom_fallback", &self.fallback.is_some())
+            .field("blocking_handlers", &self.blocking)
             .finish()
     }
 }
@@ -148,6 +112,7 @@ impl<S: 'static> Router<S> {
         Self {
             handlers: vec![Vec::new(); Kind::ALL.len()],
             fallback: None,
+            blocking: false,
         }
     }
 
@@ -159,11 +124,14 @@ impl<S: 'static> Router<S> {
         T: Payload,
         H: Handler<T, S, M>,
     {
-        let erased: Erased<S> = Arc::new(move |callback: &Callback, state: &S| {
-            T::from_message(callback.message())
-                .and_then(|payload| handler.call(payload, callback, state))
+        let shape = handler.shape();
+        let call: Erased<S> = Arc::new(move |callback: &Arc<Callback>, state: &Arc<S>| {
+            match T::from_message(callback.message()) {
+                Some(payload) => handler.call(payload, callback, state),
+                None => Outcome::Ready(None),
+            }
         });
-        self.handlers[slot(T::KIND)].push(erased);
+        self.handlers[slot(T::KIND)].push(Entry { call, shape });
         self
     }
 
@@ -174,19 +142,21 @@ impl<S: 'static> Router<S> {
     where
         H: Handler<Callback, S, M>,
     {
-        self.fallback = Some(Arc::new(move |callback: &Callback, state: &S| {
+        let shape = handler.shape();
+        let call: Erased<S> = Arc::new(move |callback: &Arc<Callback>, state: &Arc<S>| {
             handler.call(callback, callback, state)
-        }));
+        });
+        self.fallback = Some(Entry { call, shape });
         self
     }
 
-    /// Runs the handlers for `callback` with `state`; see [`Router`] for the order.
-    pub fn dispatch_with(&self, callback: &Callback, state: &S) -> Reply {
-        self.handlers[slot(callback.kind())]
-            .iter()
-            .chain(&self.fallback)
-            .find_map(|handler| handler(callback, state))
-            .unwrap_or(Reply::Empty)
+    /// Runs every synchronous handler of this router on the blocking pool, as if each were
+    /// registered through [`blocking`]: for routers whose handlers block and are not worth
+    /// marking one by one. Async handlers are not affected.
+    #[must_use]
+    pub fn blocking_handlers(mut self) -> Self {
+        self.blocking = true;
+        self
     }
 
     /// Whether any handler is registered for `kind`.
@@ -262,9 +232,15 @@ impl<S: Send + Sync + 'static> Router<S> {
     /// Supplies the state, giving a router the engine can run.
     pub fn with_state(self, state: S) -> Router<()> {
         let state = Arc::new(state);
-        let bind = |handler: Erased<S>| -> Erased<()> {
+        let bind = |entry: Entry<S>| -> Entry<()> {
             let state = Arc::clone(&state);
-            Arc::new(move |callback: &Callback, _: &()| handler(callback, &state))
+            let inner = entry.call;
+            Entry {
+                call: Arc::new(move |callback: &Arc<Callback>, _: &Arc<()>| {
+                    inner(callback, &state)
+                }),
+                shape: entry.shape,
+            }
         };
         Router {
             handlers: self
@@ -273,14 +249,138 @@ impl<S: Send + Sync + 'static> Router<S> {
                 .map(|hs| hs.into_iter().map(bind).collect())
                 .collect(),
             fallback: self.fallback.map(bind),
+            blocking: self.blocking,
         }
     }
 }
 
+/// The state of a router without state.
+static NO_STATE: LazyLock<Arc<()>> = LazyLock::new(|| Arc::new(()));
+
+/// What starting the handlers gave: the reply, or work to run before the chain goes on.
+pub(crate) enum Dispatched {
+    /// A synchronous handler answered, or every handler declined (`success`).
+    Ready(Reply),
+    /// An async or blocking handler is next.
+    Pending(Pending),
+}
+
+/// Async or blocking work, and where the chain goes on if it declines.
+pub(crate) struct Pending {
+    /// The handlers after the one whose work this is: the rest of the kind's, then the
+    /// fallback.
+    rest: Arc<[Entry<()>]>,
+    blocking: bool,
+    callback: Arc<Callback>,
+    work: Work,
+}
+
+pub(crate) enum Work {
+    Async(BoxFuture<Option<Reply>>),
+    Blocking(BlockingJob),
+}
+
 impl Router<()> {
-    /// Runs the handlers for `callback`; see [`Router`] for the order.
-    pub fn dispatch(&self, callback: &Callback) -> Reply {
-        self.dispatch_with(callback, &())
+    /// The handlers for `callback`'s kind, then the fallback.
+    fn chain(&self, callback: &Callback) -> impl Iterator<Item = &Entry<()>> {
+        self.handlers[slot(callback.kind())]
+            .iter()
+            .chain(&self.fallback)
+    }
+
+    /// Runs the handlers for `callback`: synchronous ones inline until one answers, stopping
+    /// at the first async or blocking one.
+    pub(crate) fn run(&self, callback: &Arc<Callback>) -> Dispatched {
+        run_chain(self.chain(callback), self.blocking, callback)
+    }
+
+    /// Runs the handlers for `callback` to the end on the calling thread: async handlers are
+    /// driven by a minimal executor (so they must not need a runtime's timers or I/O) and
+    /// blocking ones run inline. For tests and synchronous hosts; see [`Router`] for the order.
+    pub fn dispatch(&self, callback: impl Into<Arc<Callback>>) -> Reply {
+        match self.run(&callback.into()) {
+            Dispatched::Ready(reply) => reply,
+            Dispatched::Pending(pending) => block_on(pending.finish(inline_blocking)),
+        }
+    }
+}
+
+/// Runs `entries` for `callback` until one answers or one has async or blocking work.
+fn run_chain<'a>(
+    entries: impl Iterator<Item = &'a Entry<()>>,
+    blocking: bool,
+    callback: &Arc<Callback>,
+) -> Dispatched {
+    let mut entries = entries;
+    while let Some(entry) = entries.next() {
+        let to_pool = entry.shape == Shape::Blocking || (blocking && entry.shape == Shape::Sync);
+        let work = if to_pool {
+            let (call, callback) = (Arc::clone(&entry.call), Arc::clone(callback));
+            Work::Blocking(Box::new(move || match call(&callback, &NO_STATE) {
+                Outcome::Ready(reply) => reply,
+                Outcome::Async(_) | Outcome::Blocking(_) => None,
+            }))
+        } else {
+            match (entry.call)(callback, &NO_STATE) {
+                Outcome::Ready(Some(reply)) => return Dispatched::Ready(reply),
+                Outcome::Ready(None) => continue,
+                Outcome::Async(future) => Work::Async(future),
+                Outcome::Blocking(job) => Work::Blocking(job),
+            }
+        };
+        return Dispatched::Pending(Pending {
+            rest: entries.cloned().collect(),
+            blocking,
+            callback: Arc::clone(callback),
+            work,
+        });
+    }
+    Dispatched::Ready(Reply::Empty)
+}
+
+/// Runs a blocking job on the calling thread, its panic caught.
+pub(crate) fn inline_blocking(job: BlockingJob) -> std::future::Ready<Result<Option<Reply>, ()>> {
+    std::future::ready(std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).map_err(|_| ()))
+}
+
+impl Pending {
+    /// The callback this work is for.
+    pub(crate) fn callback(&self) -> &Arc<Callback> {
+        &self.callback
+    }
+
+    /// Runs the work, then the rest of the chain, to the reply: async work awaited here,
+    /// blocking work handed to `spawn_blocking`. A handler that panics (an async one while
+    /// polled, a blocking one on the pool) is logged and answered `success`.
+    pub(crate) async fn finish<B, F, E>(mut self, spawn_blocking: B) -> Reply
+    where
+        B: Fn(BlockingJob) -> F,
+        F: std::future::Future<Output = Result<Option<Reply>, E>>,
+    {
+        loop {
+            let answer = match self.work {
+                Work::Async(future) => catch_unwind_future(future).await.ok(),
+                Work::Blocking(job) => spawn_blocking(job).await.ok(),
+            };
+            let answer = answer.unwrap_or_else(|| {
+                tracing::error!(kind = ?self.callback.kind(), "handler panicked; answered success");
+                Some(Reply::Empty)
+            });
+            if let Some(reply) = answer {
+                return reply;
+            }
+            let rest = std::panic::AssertUnwindSafe(|| {
+                run_chain(self.rest.iter(), self.blocking, &self.callback)
+            });
+            match std::panic::catch_unwind(rest) {
+                Ok(Dispatched::Ready(reply)) => return reply,
+                Ok(Dispatched::Pending(next)) => self = next,
+                Err(_) => {
+                    tracing::error!(kind = ?self.callback.kind(), "handler panicked; answered success");
+                    return Reply::Empty;
+                }
+            }
+        }
     }
 }
 
@@ -290,6 +390,7 @@ mod tests {
 
     use super::*;
     use crate::message::{Click, Text};
+    use crate::reply::Reply;
 
     fn callback(body: &str) -> Callback {
         Callback::from_xml(body).unwrap()
@@ -316,10 +417,10 @@ mod tests {
             })
             .on_text(|t: &Text| (t.content != "pass").then(|| shout(t)))
             .fallback(|r: &Callback| format!("fallback for {}", r.head().from_user_name));
-        assert_eq!(router.dispatch(&text("hi")), Reply::text("HI"));
-        assert_eq!(router.dispatch(&text("skip")), Reply::text("SKIP"));
+        assert_eq!(router.dispatch(text("hi")), Reply::text("HI"));
+        assert_eq!(router.dispatch(text("skip")), Reply::text("SKIP"));
         assert_eq!(
-            router.dispatch(&text("pass")),
+            router.dispatch(text("pass")),
             Reply::text("fallback for o1")
         );
     }
@@ -337,7 +438,7 @@ mod tests {
         let click = callback(
             "<xml><MsgType>event</MsgType><Event>CLICK</Event><EventKey>k</EventKey></xml>",
         );
-        assert_eq!(router.dispatch(&click), Reply::Empty);
+        assert_eq!(router.dispatch(click.clone()), Reply::Empty);
         assert!(router.handles(Kind::Text));
         assert!(!router.handles(Kind::EventClick));
     }
@@ -354,7 +455,108 @@ mod tests {
         let click = callback(
             "<xml><MsgType>event</MsgType><Event>click</Event><EventKey>k</EventKey></xml>",
         );
-        assert_eq!(router.dispatch(&click), Reply::text("k event 1"));
-        assert_eq!(router.dispatch(&click), Reply::text("k event 2"));
+        assert_eq!(router.dispatch(click.clone()), Reply::text("k event 1"));
+        assert_eq!(router.dispatch(click.clone()), Reply::text("k event 2"));
+    }
+
+    async fn shout_later(t: Text) -> Reply {
+        // Yields once, as a real await would.
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if yielded {
+                return std::task::Poll::Ready(());
+            }
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        })
+        .await;
+        Reply::text(t.content.to_uppercase())
+    }
+
+    #[test]
+    fn async_handlers_answer_decline_and_fall_through() {
+        let router = Router::new()
+            .on_text(|t: Text| async move { (t.content == "sync?").then_some("declined by async") })
+            .on_text(|t: &Text| (t.content == "sync").then_some("sync"))
+            .on_text(shout_later)
+            .fallback(|c: Callback| async move { format!("fallback {}", c.kind()) });
+        assert_eq!(
+            router.dispatch(text("sync?")),
+            Reply::text("declined by async")
+        );
+        assert_eq!(router.dispatch(text("sync")), Reply::text("sync"));
+        assert_eq!(router.dispatch(text("hi")), Reply::text("HI"));
+        let click = callback("<xml><MsgType>event</MsgType><Event>CLICK</Event></xml>");
+        assert_eq!(router.dispatch(click), Reply::text("fallback event:CLICK"));
+        // The synchronous path stops at the first async handler and hands over its work.
+        let started = Arc::new(text("hi"));
+        match router.run(&started) {
+            Dispatched::Pending(pending) => {
+                assert!(matches!(pending.work, Work::Async(_)));
+                assert_eq!(
+                    pending.rest.len(),
+                    3,
+                    "two more text handlers and the fallback"
+                );
+            }
+            Dispatched::Ready(reply) => panic!("answered inline: {reply:?}"),
+        }
+    }
+
+    #[test]
+    fn async_handlers_take_the_callback_and_state() {
+        #[derive(Clone)]
+        struct Prefix(Arc<str>);
+        let router = Router::<Prefix>::new()
+            .on_event_click(|c: Click, cb: Arc<Callback>, p: Prefix| async move {
+                format!("{}{} from {}", p.0, c.event_key, cb.head().from_user_name)
+            })
+            .on_text(|t: Text, p: Prefix| async move { format!("{}{}", p.0, t.content) })
+            .with_state(Prefix(Arc::from("> ")));
+        let click = callback(
+            "<xml><FromUserName>o9</FromUserName><MsgType>event</MsgType><Event>CLICK</Event>\
+             <EventKey>K</EventKey></xml>",
+        );
+        assert_eq!(router.dispatch(click), Reply::text("> K from o9"));
+        assert_eq!(router.dispatch(text("x")), Reply::text("> x"));
+    }
+
+    #[test]
+    fn blocking_handlers_go_to_the_pool() {
+        let marked = Router::new().on_text(blocking(shout));
+        match marked.run(&Arc::new(text("hi"))) {
+            Dispatched::Pending(pending) => match pending.work {
+                Work::Blocking(job) => assert_eq!(job(), Some(Reply::text("HI"))),
+                Work::Async(_) => panic!("async work for a blocking handler"),
+            },
+            Dispatched::Ready(_) => panic!("a blocking handler ran inline"),
+        }
+        let whole = Router::new().on_text(shout).blocking_handlers();
+        assert!(matches!(
+            whole.run(&Arc::new(text("hi"))),
+            Dispatched::Pending(_)
+        ));
+        // Run to the end on the calling thread, the pool is the thread itself.
+        assert_eq!(marked.dispatch(text("hi")), Reply::text("HI"));
+        assert_eq!(whole.dispatch(text("hi")), Reply::text("HI"));
+        // Inline by default.
+        let inline = Router::new().on_text(shout);
+        assert!(matches!(
+            inline.run(&Arc::new(text("hi"))),
+            Dispatched::Ready(_)
+        ));
+    }
+
+    #[test]
+    fn a_panicking_async_handler_is_answered_success() {
+        let router = Router::new().on_text(|t: Text| async move {
+            if t.content == "boom" {
+                panic!("handler bug");
+            }
+            Reply::text("fine")
+        });
+        assert_eq!(router.dispatch(text("boom")), Reply::Empty);
+        assert_eq!(router.dispatch(text("ok")), Reply::text("fine"));
     }
 }

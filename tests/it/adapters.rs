@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
@@ -99,13 +100,17 @@ fn echo_router() -> Router {
 }
 
 fn mp_engine(mode: Mode) -> Engine {
+    mp_engine_with(mode, echo_router())
+}
+
+fn mp_engine_with(mode: Mode, router: Router) -> Engine {
     let mut config = Config::official_account(Token::new(defaults::TOKEN).unwrap(), APPID)
         .with_timestamp_tolerance(std::time::Duration::from_secs(300))
         .with_mode(mode);
     if mode != Mode::Plain {
         config = config.with_encoding_aes_key(EncodingAesKey::new(KEY).unwrap());
     }
-    Engine::new(config, echo_router()).unwrap()
+    Engine::new(config, router).unwrap()
 }
 
 fn wecom_engine() -> Engine {
@@ -126,19 +131,34 @@ fn mp_sender(mode: Mode) -> Sender {
 
 /// Sends `content` as a text message and returns the endpoint's answer.
 fn send_text(client: &Client, url: &str, sender: &Sender, content: &str) -> http::Response<Bytes> {
-    let xml = Callback::Text(content.to_owned()).to_xml(
-        defaults::OPENID,
-        defaults::TO_USER_NAME,
-        1_700_000_000,
-        // A fresh MsgId, as WeChat gives every message: the engine answers a repeated one
-        // from its dedup store.
-        rand::random::<u64>() >> 1,
-        sender.is_wecom().then_some("1000002"),
-    );
+    // A fresh MsgId, as WeChat gives every message: the engine answers a repeated one from
+    // its dedup store.
+    send_text_with_id(client, url, sender, content, rand::random::<u64>() >> 1)
+}
+
+/// Sends `content` as the text message `msg_id` (a retry when it was sent before).
+fn send_text_with_id(
+    client: &Client,
+    url: &str,
+    sender: &Sender,
+    content: &str,
+    msg_id: u64,
+) -> http::Response<Bytes> {
+    let xml = text_xml(sender, content, msg_id);
     let (timestamp, nonce) = fresh_timestamp_and_nonce();
     let random: [u8; 16] = rand::random();
     let built = sender.message(&xml, &timestamp, &nonce, Some(defaults::OPENID), &random);
     client.send(built.http_request(url).unwrap()).unwrap()
+}
+
+fn text_xml(sender: &Sender, content: &str, msg_id: u64) -> String {
+    Callback::Text(content.to_owned()).to_xml(
+        defaults::OPENID,
+        defaults::TO_USER_NAME,
+        1_700_000_000,
+        msg_id,
+        sender.is_wecom().then_some("1000002"),
+    )
 }
 
 /// The reply's `Content`, after checking it is encrypted when it should be, verifies,
@@ -429,6 +449,207 @@ fn a_panicking_handler_costs_one_request(adapter: Adapter) {
     assert_eq!(reply_content(&sender, &response, false), "after");
 }
 
+/// An async handler that awaits something answers as a synchronous one does.
+fn a_fast_async_handler_replies_as_usual(adapter: Adapter) {
+    let router = Router::new().on_text(|text: Text| async move {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        Reply::text(format!("async: {}", text.content))
+    });
+    let config = Config::official_account(Token::new(defaults::TOKEN).unwrap(), APPID)
+        .with_encoding_aes_key(EncodingAesKey::new(KEY).unwrap())
+        .with_mode(Mode::Safe);
+    let url = spawn(adapter, Engine::new(config, router).unwrap());
+    let sender = mp_sender(Mode::Safe);
+    let response = send_text(&Client::default(), &url, &sender, "你好");
+    assert_eq!(reply_content(&sender, &response, true), "async: 你好");
+}
+
+type Lates = Arc<std::sync::Mutex<Vec<wechat_callback::adapter::LateReply>>>;
+
+/// An engine whose text handler sleeps the milliseconds the text names (`slow:N`), counting
+/// its runs, with `deadline` and a late-reply hook that records what it gets.
+fn slow_engine(deadline: Duration, runs: &Arc<AtomicUsize>, lates: &Lates) -> Engine {
+    let runs = Arc::clone(runs);
+    let router = Router::new().on_text(move |text: Text| {
+        let runs = Arc::clone(&runs);
+        async move {
+            runs.fetch_add(1, Ordering::SeqCst);
+            let ms: u64 = text
+                .content
+                .trim_start_matches("slow:")
+                .parse()
+                .unwrap_or(0);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Reply::text(format!("slept {ms} ms"))
+        }
+    });
+    let lates = Arc::clone(lates);
+    mp_engine_with(Mode::Safe, router)
+        .with_deadline(deadline)
+        .with_late_reply_hook(move |late| {
+            let lates = Arc::clone(&lates);
+            async move { lates.lock().unwrap().push(late) }
+        })
+}
+
+/// Past the deadline the answer is `success`, in time; the reply goes to the hook once; the
+/// retries, during the run and after it, never run the handler again.
+fn a_slow_handler_is_answered_success_and_its_reply_comes_late(adapter: Adapter) {
+    let deadline = Duration::from_millis(400);
+    let (runs, lates) = (Arc::new(AtomicUsize::new(0)), Lates::default());
+    let url = spawn(adapter, slow_engine(deadline, &runs, &lates));
+    let sender = mp_sender(Mode::Safe);
+    let client = Client::default();
+    let msg_id = rand::random::<u64>() >> 1;
+    let started = std::time::Instant::now();
+    let first = {
+        let (client, url, sender) = (client.clone(), url.clone(), sender.clone());
+        std::thread::spawn(move || {
+            let response = send_text_with_id(&client, &url, &sender, "slow:1500", msg_id);
+            (response, started.elapsed())
+        })
+    };
+    // A retry while the first delivery runs (WeChat's own retries come 5 s apart).
+    std::thread::sleep(Duration::from_millis(100));
+    let during = send_text_with_id(&client, &url, &sender, "slow:1500", msg_id);
+    let (first, took) = first.join().unwrap();
+    for response in [&first, &during] {
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.body().as_ref(), b"success");
+    }
+    assert!(took >= deadline, "answered before the deadline: {took:?}");
+    assert!(
+        took < deadline + Duration::from_secs(1),
+        "answered late: {took:?}"
+    );
+    // The handler goes on; its reply reaches the hook once it finishes, and only once.
+    let waited = std::time::Instant::now();
+    while lates.lock().unwrap().is_empty() && waited.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let after = send_text_with_id(&client, &url, &sender, "slow:1500", msg_id);
+    assert_eq!(after.body().as_ref(), b"success", "a retry after the run");
+    std::thread::sleep(Duration::from_millis(200));
+    let lates = lates.lock().unwrap();
+    assert_eq!(lates.len(), 1, "{lates:?}");
+    let late = &lates[0];
+    assert_eq!(late.reply, Reply::text("slept 1500 ms"));
+    assert_eq!(late.openid, defaults::OPENID);
+    assert_eq!(&*late.appid, APPID);
+    assert_eq!(late.msg_id.as_deref(), Some(msg_id.to_string().as_str()));
+    assert_eq!(late.kind, wechat_callback::message::Kind::Text);
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "the handler ran once");
+}
+
+/// A thousand slow handlers in flight (each its own connection) do not stop fast requests.
+fn a_thousand_slow_handlers_do_not_stop_fast_requests(adapter: Adapter) {
+    let (runs, lates) = (Arc::new(AtomicUsize::new(0)), Lates::default());
+    let url = spawn(adapter, slow_engine(Duration::from_secs(4), &runs, &lates));
+    let sender = mp_sender(Mode::Safe);
+    let address = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/wechat")
+        .to_owned();
+    let mut slow: Vec<TcpStream> = (0..1000)
+        .map(|i| {
+            let xml = text_xml(&sender, "slow:6000", 10_000 + i);
+            let (timestamp, nonce) = fresh_timestamp_and_nonce();
+            let built = sender.message(&xml, &timestamp, &nonce, None, &rand::random());
+            let request = built.http_request(&url).unwrap();
+            let mut stream = TcpStream::connect(&address).expect("connect");
+            let head = format!(
+                "POST {} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\n\r\n",
+                request.uri().path_and_query().unwrap(),
+                request.body().len()
+            );
+            stream.write_all(head.as_bytes()).unwrap();
+            stream.write_all(request.body()).unwrap();
+            stream
+        })
+        .collect();
+    let waited = std::time::Instant::now();
+    while runs.load(Ordering::SeqCst) < 1000 && waited.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1000,
+        "every slow handler started"
+    );
+    let client = Client::default();
+    for i in 0..5 {
+        let started = std::time::Instant::now();
+        let response = send_text(&client, &url, &sender, "slow:0");
+        assert_eq!(
+            reply_content(&sender, &response, true),
+            "slept 0 ms",
+            "fast #{i}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "fast #{i} took {:?} behind the slow ones",
+            started.elapsed()
+        );
+    }
+    // The slow ones are answered `success` at the deadline.
+    for stream in &mut slow[..10] {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut buf = [0u8; 256];
+        let n = stream.read(&mut buf).expect("an answer");
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("success"), "{answer}");
+    }
+}
+
+/// An async handler that panics is answered `success`; the server goes on.
+fn a_panicking_async_handler_is_answered_success(adapter: Adapter) {
+    let router = Router::new().on_text(|text: Text| async move {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert!(text.content != "panic", "async handler panicked on purpose");
+        Reply::text(text.content.to_string())
+    });
+    let url = spawn(adapter, mp_engine_with(Mode::Plain, router));
+    let client = Client::default();
+    let sender = mp_sender(Mode::Plain);
+    let response = send_text(&client, &url, &sender, "panic");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.body().as_ref(), b"success");
+    let response = send_text(&client, &url, &sender, "after");
+    assert_eq!(reply_content(&sender, &response, false), "after");
+}
+
+/// A handler marked `blocking` runs on the pool and answers as usual, and a blocked pool
+/// thread does not hold up the inline handlers.
+fn a_blocking_handler_runs_on_the_pool(adapter: Adapter) {
+    let router = Router::new()
+        .on_text(|text: &Text| (text.content == "fast").then_some("fast"))
+        .on_text(wechat_callback::blocking(|text: &Text| {
+            std::thread::sleep(Duration::from_millis(300));
+            Reply::text(format!("blocked: {}", text.content))
+        }));
+    let url = spawn(adapter, mp_engine_with(Mode::Plain, router));
+    let client = Client::default();
+    let sender = mp_sender(Mode::Plain);
+    let slow = {
+        let (client, url, sender) = (client.clone(), url.clone(), sender.clone());
+        std::thread::spawn(move || send_text(&client, &url, &sender, "slow"))
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    let started = std::time::Instant::now();
+    let fast = send_text(&client, &url, &sender, "fast");
+    assert_eq!(reply_content(&sender, &fast, false), "fast");
+    assert!(
+        started.elapsed() < Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    let slow = slow.join().unwrap();
+    assert_eq!(reply_content(&sender, &slow, false), "blocked: slow");
+}
+
 macro_rules! suite {
     ($name:ident, $adapter:expr) => {
         mod $name {
@@ -482,6 +703,26 @@ macro_rules! suite {
             #[test]
             fn echo_example_defaults_match_simulate() {
                 super::echo_example_defaults_match_simulate(ADAPTER);
+            }
+            #[test]
+            fn a_fast_async_handler_replies_as_usual() {
+                super::a_fast_async_handler_replies_as_usual(ADAPTER);
+            }
+            #[test]
+            fn a_slow_handler_is_answered_success_and_its_reply_comes_late() {
+                super::a_slow_handler_is_answered_success_and_its_reply_comes_late(ADAPTER);
+            }
+            #[test]
+            fn a_thousand_slow_handlers_do_not_stop_fast_requests() {
+                super::a_thousand_slow_handlers_do_not_stop_fast_requests(ADAPTER);
+            }
+            #[test]
+            fn a_panicking_async_handler_is_answered_success() {
+                super::a_panicking_async_handler_is_answered_success(ADAPTER);
+            }
+            #[test]
+            fn a_blocking_handler_runs_on_the_pool() {
+                super::a_blocking_handler_runs_on_the_pool(ADAPTER);
             }
         }
     };

@@ -366,14 +366,15 @@ fn a_replayed_nonce_with_another_body_is_refused() {
 
 #[test]
 fn a_panicking_handler_is_answered_success_and_not_rerun() {
-    for nonblocking in [false, true] {
+    for on_the_pool in [false, true] {
         let runs = Arc::new(AtomicUsize::new(0));
-        let mut engine = Engine::new(config(Mode::Safe), counting(&runs, 0))
+        let mut router = counting(&runs, 0);
+        if on_the_pool {
+            router = router.blocking_handlers();
+        }
+        let engine = Engine::new(config(Mode::Safe), router)
             .unwrap()
             .with_clock(|| NOW);
-        if nonblocking {
-            engine = engine.nonblocking_handlers();
-        }
         let boom = text(1, "panic");
         for attempt in 1..=2 {
             let response = deliver(&engine, &boom, attempt);
@@ -395,8 +396,11 @@ fn a_shared_store_serves_several_engines() {
     // Two processes behind one load balancer share a store; here two engines share one.
     struct Shared(Arc<MemoryDedupStore>);
     impl wechat_callback::dedup::DedupStore for Shared {
-        fn claim(&self, key: &str, now: u64, wait: Duration) -> wechat_callback::dedup::Claim {
-            self.0.claim(key, now, wait)
+        fn claim(&self, key: &str, now: u64) -> wechat_callback::dedup::Claim {
+            self.0.claim(key, now)
+        }
+        fn wait(&self, key: &str, timeout: Duration) {
+            self.0.wait(key, timeout);
         }
         fn complete(&self, key: &str, body: Bytes, now: u64) {
             self.0.complete(key, body, now);

@@ -57,7 +57,7 @@ pub async fn handle(
         Ok(request) => request,
         Err(error) => return convert(adapter::bad_request(error)),
     };
-    convert(adapter::run(&engine, request, web::block).await)
+    convert(adapter::handle(&engine, request, wechat_callback_tokio::runtime()).await)
 }
 
 fn convert(response: http::Response<Bytes>) -> HttpResponse {

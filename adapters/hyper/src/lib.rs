@@ -138,7 +138,7 @@ impl WechatService {
             Ok(Err(error)) => return adapter::bad_request(error).map(Full::new),
         };
         let request = http::Request::from_parts(parts, body);
-        let response = adapter::run(engine, request, tokio::task::spawn_blocking).await;
+        let response = adapter::handle(engine, request, wechat_callback_tokio::runtime()).await;
         response.map(Full::new)
     }
 }

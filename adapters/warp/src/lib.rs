@@ -76,7 +76,7 @@ where
         format!("/?{query}")
     };
     match http::Request::builder().method(method).uri(uri).body(body) {
-        Ok(request) => adapter::run(&engine, request, tokio::task::spawn_blocking).await,
+        Ok(request) => adapter::handle(&engine, request, wechat_callback_tokio::runtime()).await,
         Err(error) => adapter::bad_request(error),
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -150,32 +150,29 @@ impl MemoryDedupStore {
 }
 
 impl DedupStore for MemoryDedupStore {
-    fn claim(&self, key: &str, now: u64, wait: Duration) -> Claim {
+    fn claim(&self, key: &str, now: u64) -> Claim {
         let digest = digest(&[key.as_bytes()]);
-        let deadline = Instant::now() + wait;
         let mut inner = self.lock();
-        loop {
-            match inner.entries.get(&digest) {
-                Some(entry) if entry.expires > now => {
-                    if let Some(body) = &entry.body {
-                        return Claim::Done(body.clone());
-                    }
-                }
-                _ => {
-                    self.insert_running(&mut inner, digest, now);
-                    return Claim::First;
-                }
+        match inner.entries.get(&digest) {
+            Some(entry) if entry.expires > now => match &entry.body {
+                Some(body) => Claim::Done(body.clone()),
+                None => Claim::Running,
+            },
+            _ => {
+                self.insert_running(&mut inner, digest, now);
+                Claim::First
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Claim::Busy;
-            }
-            inner = self
-                .finished
-                .wait_timeout(inner, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
         }
+    }
+
+    /// Waits on a condition variable that every `complete` and `release` notifies.
+    fn wait(&self, _key: &str, timeout: Duration) {
+        let inner = self.lock();
+        drop(
+            self.finished
+                .wait_timeout(inner, timeout)
+                .unwrap_or_else(PoisonError::into_inner),
+        );
     }
 
     fn complete(&self, key: &str, body: Bytes, now: u64) {
@@ -253,6 +250,19 @@ mod tests {
 
     use super::*;
 
+    /// Claims, waiting up to `wait` for a running delivery, as the synchronous engine does.
+    fn claim_waiting(store: &MemoryDedupStore, key: &str, now: u64, wait: Duration) -> Claim {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match store.claim(key, now) {
+                Claim::Running if std::time::Instant::now() < deadline => {
+                    store.wait(key, deadline - std::time::Instant::now());
+                }
+                other => return other,
+            }
+        }
+    }
+
     fn body(s: &'static str) -> Bytes {
         Bytes::from_static(s.as_bytes())
     }
@@ -260,29 +270,26 @@ mod tests {
     #[test]
     fn first_then_done_until_expiry() {
         let store = MemoryDedupStore::new(30, 100, 1 << 20);
-        assert_eq!(store.claim("k", 1000, Duration::ZERO), Claim::First);
+        assert_eq!(store.claim("k", 1000), Claim::First);
         store.complete("k", body("<xml>r</xml>"), 1000);
-        assert_eq!(
-            store.claim("k", 1029, Duration::ZERO),
-            Claim::Done(body("<xml>r</xml>"))
-        );
-        assert_eq!(store.claim("other", 1029, Duration::ZERO), Claim::First);
+        assert_eq!(store.claim("k", 1029), Claim::Done(body("<xml>r</xml>")));
+        assert_eq!(store.claim("other", 1029), Claim::First);
         // 30 s after the first delivery the message is forgotten.
-        assert_eq!(store.claim("k", 1030, Duration::ZERO), Claim::First);
+        assert_eq!(store.claim("k", 1030), Claim::First);
     }
 
     #[test]
-    fn running_first_makes_retry_wait_or_busy() {
+    fn running_first_makes_retry_wait_or_see_it_running() {
         let store = Arc::new(MemoryDedupStore::default());
-        assert_eq!(store.claim("k", 1, Duration::ZERO), Claim::First);
+        assert_eq!(store.claim("k", 1), Claim::First);
         assert_eq!(
-            store.claim("k", 1, Duration::from_millis(20)),
-            Claim::Busy,
+            claim_waiting(&store, "k", 1, Duration::from_millis(20)),
+            Claim::Running,
             "nobody completes: the wait runs out"
         );
         let waiter = {
             let store = Arc::clone(&store);
-            std::thread::spawn(move || store.claim("k", 1, Duration::from_secs(30)))
+            std::thread::spawn(move || claim_waiting(&store, "k", 1, Duration::from_secs(30)))
         };
         std::thread::sleep(Duration::from_millis(50));
         store.complete("k", body("done"), 1);
@@ -292,10 +299,10 @@ mod tests {
     #[test]
     fn released_claim_lets_a_retry_run() {
         let store = Arc::new(MemoryDedupStore::default());
-        assert_eq!(store.claim("k", 1, Duration::ZERO), Claim::First);
+        assert_eq!(store.claim("k", 1), Claim::First);
         let waiter = {
             let store = Arc::clone(&store);
-            std::thread::spawn(move || store.claim("k", 1, Duration::from_secs(30)))
+            std::thread::spawn(move || claim_waiting(&store, "k", 1, Duration::from_secs(30)))
         };
         std::thread::sleep(Duration::from_millis(50));
         store.release("k");
@@ -310,15 +317,17 @@ mod tests {
         let threads: Vec<_> = (0..8)
             .map(|_| {
                 let (store, runs) = (Arc::clone(&store), Arc::clone(&runs));
-                std::thread::spawn(move || match store.claim("k", 5, Duration::from_secs(30)) {
-                    Claim::First => {
-                        runs.fetch_add(1, Ordering::SeqCst);
-                        std::thread::sleep(Duration::from_millis(30));
-                        store.complete("k", body("once"), 5);
-                        body("once")
+                std::thread::spawn(move || {
+                    match claim_waiting(&store, "k", 5, Duration::from_secs(30)) {
+                        Claim::First => {
+                            runs.fetch_add(1, Ordering::SeqCst);
+                            std::thread::sleep(Duration::from_millis(30));
+                            store.complete("k", body("once"), 5);
+                            body("once")
+                        }
+                        Claim::Done(b) => b,
+                        Claim::Running => body("busy"),
                     }
-                    Claim::Done(b) => b,
-                    Claim::Busy => body("busy"),
                 })
             })
             .collect();
@@ -333,25 +342,18 @@ mod tests {
         let store = MemoryDedupStore::new(1_000, 50, 1 << 30);
         for i in 0..1_000 {
             let key = format!("k{i}");
-            assert_eq!(store.claim(&key, 7, Duration::ZERO), Claim::First);
+            assert_eq!(store.claim(&key, 7), Claim::First);
             store.complete(&key, body("x"), 7);
         }
         assert_eq!(store.len(), 50);
-        assert_eq!(
-            store.claim("k999", 7, Duration::ZERO),
-            Claim::Done(body("x"))
-        );
-        assert_eq!(
-            store.claim("k0", 7, Duration::ZERO),
-            Claim::First,
-            "evicted"
-        );
+        assert_eq!(store.claim("k999", 7), Claim::Done(body("x")));
+        assert_eq!(store.claim("k0", 7), Claim::First, "evicted");
 
         let store = MemoryDedupStore::new(1_000, 1_000_000, 10 * 1024);
         let big = Bytes::from(vec![b'x'; 1000]);
         for i in 0..100 {
             let key = format!("k{i}");
-            store.claim(&key, 7, Duration::ZERO);
+            store.claim(&key, 7);
             store.complete(&key, big.clone(), 7);
         }
         assert!(store.bytes() <= 10 * 1024 + 1096, "{}", store.bytes());
@@ -363,7 +365,7 @@ mod tests {
         let store = MemoryDedupStore::new(1_000, 10, 1 << 20);
         for i in 0..10_000 {
             let key = format!("k{}", i % 3);
-            store.claim(&key, 7, Duration::ZERO);
+            store.claim(&key, 7);
             store.release(&key);
         }
         assert!(store.lock().order.len() <= 21);

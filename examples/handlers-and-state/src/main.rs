@@ -6,8 +6,8 @@
 //! - `subscribe` counts followers in the shared state;
 //! - the **fallback** logs every kind nobody handles and answers `success`.
 //!
-//! Handlers are plain functions and this example's never block, so the engine is marked
-//! `nonblocking_handlers()` and runs inline on the tokio workers.
+//! Handlers are plain functions that never block, so they run inline on the tokio workers (the
+//! default); one that blocked would be registered through `blocking(..)`.
 //!
 //! `cargo run -p handlers-and-state`, then `wxcb simulate --text '#count'` or
 //! `wxcb simulate --event CLICK --event-key MENU_HELP`. Same `WECHAT_*` variables as the echo
@@ -79,9 +79,7 @@ async fn main() -> std::io::Result<()> {
         eprintln!("{problem}");
         std::process::exit(2)
     });
-    let engine = Engine::new(settings.config.clone(), router())
-        .map_err(std::io::Error::other)?
-        .nonblocking_handlers();
+    let engine = Engine::new(settings.config.clone(), router()).map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(settings.addr).await?;
     println!("{}", settings.banner("handlers-and-state"));
     let service = wechat_callback_hyper::service(engine).at(echo_support::PATH);
@@ -104,9 +102,9 @@ mod tests {
     #[test]
     fn commands_decline_to_the_echo_and_state_is_shared() {
         let router = router();
-        assert_eq!(router.dispatch(&text("hi")), Reply::text("you said: hi"));
+        assert_eq!(router.dispatch(text("hi")), Reply::text("you said: hi"));
         assert_eq!(
-            router.dispatch(&text("#count")),
+            router.dispatch(text("#count")),
             Reply::text("2 texts so far, 0 new followers")
         );
         let click = Callback::from_xml(
@@ -115,6 +113,6 @@ mod tests {
              <EventKey>OTHER</EventKey></xml>",
         )
         .unwrap();
-        assert_eq!(router.dispatch(&click), Reply::Empty);
+        assert_eq!(router.dispatch(click), Reply::Empty);
     }
 }

@@ -5,8 +5,9 @@
 //! window) on one tokio worker thread, in one of three ways:
 //! - `bare`: hyper's `service_fn` collecting the body and calling `Engine::handle` inline,
 //!   with none of the adapter (the baseline the adapter is measured against);
-//! - `adapter`: `wechat_callback_hyper::serve` with `Engine::nonblocking_handlers` (inline);
-//! - `adapter-blocking`: the adapter's default, `Engine::handle` on the blocking pool.
+//! - `adapter`: `wechat_callback_hyper::serve`, handlers inline (the default);
+//! - `adapter-blocking`: the adapter with the router marked `blocking_handlers()`, so each
+//!   handler call goes to tokio's blocking pool.
 //!
 //! With `--lua FILE` it first writes a wrk script that POSTs one encrypted ~1 KB text
 //! message, signed with the current time.
@@ -73,15 +74,17 @@ fn wrk_script() -> String {
 }
 
 fn engine() -> Engine {
+    engine_with(echo_support::router())
+}
+
+fn engine_with(router: wechat_callback::Router) -> Engine {
     let config = Config::official_account(Token::new(DEMO_TOKEN).expect("token"), DEMO_APPID)
         .with_encoding_aes_key(EncodingAesKey::new(DEMO_AES_KEY).expect("demo key"))
         .with_mode(Mode::Safe)
         .with_timestamp_tolerance(std::time::Duration::from_secs(TIMESTAMP_TOLERANCE_SECS));
     // wrk sends one request over and over: without this it would measure the dedup store's
     // cached answers, not the pipeline.
-    Engine::new(config, echo_support::router())
-        .expect("engine")
-        .without_dedup()
+    Engine::new(config, router).expect("engine").without_dedup()
 }
 
 async fn bare(listener: tokio::net::TcpListener, engine: Arc<Engine>) -> std::io::Result<()> {
@@ -123,11 +126,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match args.server.as_str() {
             "bare" => bare(listener, Arc::new(engine())).await,
             "adapter" => {
-                let service = wechat_callback_hyper::service(engine().nonblocking_handlers());
+                let service = wechat_callback_hyper::service(engine());
                 wechat_callback_hyper::serve(listener, service.at(PATH)).await
             }
             "adapter-blocking" => {
-                let service = wechat_callback_hyper::service(engine());
+                let router = echo_support::router().blocking_handlers();
+                let service = wechat_callback_hyper::service(engine_with(router));
                 wechat_callback_hyper::serve(listener, service.at(PATH)).await
             }
             other => Err(std::io::Error::other(format!("unknown --server {other}"))),

@@ -1,0 +1,140 @@
+//! Verification and opening: the query, the signature and timestamp window, decryption,
+//! parsing; nothing here runs a handler.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::Method;
+
+use super::{Engine, NONCE_WINDOW_WITHOUT_TOLERANCE_S, Received, required};
+use crate::callback::Callback;
+use crate::config::{Mode, ReceiveId};
+use crate::dedup::NonceCheck;
+use crate::error::{Error, ErrorKind};
+use crate::query::CallbackQuery;
+use crate::signature::{check_timestamp, verify_msg_signature, verify_signature};
+use crate::xml::Document;
+
+impl Engine {
+    /// Verifies and opens a callback without dispatching it.
+    ///
+    /// GET is URL verification: official accounts check `signature` and echo `echostr`; WeCom
+    /// checks `msg_signature` over the encrypted `echostr` and answers its plaintext. POST is a
+    /// message, plaintext or encrypted according to the mode and `encrypt_type`.
+    ///
+    /// # Errors
+    /// Any failed check, as listed on [`ErrorKind`].
+    pub(crate) fn open(&self, request: &http::Request<Bytes>) -> Result<Received, Error> {
+        let query = CallbackQuery::from_uri(request.uri());
+        match *request.method() {
+            Method::GET => self.receive_echostr(&query).map(Received::Echostr),
+            Method::POST => self
+                .receive_message(query, request.body())
+                .map(|callback| Received::Message(Arc::new(callback))),
+            _ => Err(Error::new(ErrorKind::MethodNotAllowed)),
+        }
+    }
+
+    fn receive_echostr(&self, query: &CallbackQuery) -> Result<String, Error> {
+        let echostr = query
+            .echostr()
+            .ok_or_else(|| Error::with_detail(ErrorKind::BadRequest, "GET without echostr"))?;
+        let timestamp = query.timestamp().unwrap_or_default();
+        let nonce = query.nonce().unwrap_or_default();
+        match (&self.config.receive_id, &self.crypt) {
+            (ReceiveId::CorpId(_), Some(crypt)) => {
+                let msg_signature = required(query.msg_signature(), "msg_signature")?;
+                verify_msg_signature(&self.config.token, timestamp, nonce, echostr, msg_signature)?;
+                self.check_timestamp(timestamp)?;
+                crypt.decrypt(echostr)
+            }
+            _ => {
+                let signature = required(query.signature(), "signature")?;
+                verify_signature(&self.config.token, timestamp, nonce, signature)?;
+                self.check_timestamp(timestamp)?;
+                Ok(echostr.to_owned())
+            }
+        }
+    }
+
+    fn receive_message(&self, query: CallbackQuery, body: &Bytes) -> Result<Callback, Error> {
+        if body.len() > self.config.max_body_bytes {
+            return Err(Error::with_detail(
+                ErrorKind::TooLarge,
+                format!("{} bytes, limit {}", body.len(), self.config.max_body_bytes),
+            ));
+        }
+        let timestamp = query.timestamp().unwrap_or_default();
+        let nonce = query.nonce().unwrap_or_default();
+        let encrypted = match (self.config.mode, &self.config.receive_id) {
+            (_, ReceiveId::CorpId(_)) | (Mode::Safe, _) => true,
+            (Mode::Compatible, _) => query.is_aes(),
+            (Mode::Plain, _) if query.is_aes() => {
+                return Err(Error::with_detail(
+                    ErrorKind::BadRequest,
+                    "encrypted request to an account configured for plain mode",
+                ));
+            }
+            (Mode::Plain, _) => false,
+        };
+        // `signature` covers only token, timestamp and nonce: check it first, before any parsing.
+        // Encrypted requests are covered by `msg_signature`; a `signature` beside it must match too.
+        if !encrypted || query.signature().is_some() {
+            let signature = required(query.signature(), "signature")?;
+            verify_signature(&self.config.token, timestamp, nonce, signature)?;
+        }
+        // The body is shared, not copied: the plaintext message's fields point into it.
+        let document = Document::from_bytes(body.clone())?;
+        if !encrypted {
+            self.check_timestamp(timestamp)?;
+            self.check_nonce(timestamp, nonce, body)?;
+            return Callback::from_document(document, query, false);
+        }
+        let encrypt = document
+            .child_text("Encrypt")
+            .filter(|e| !e.is_empty())
+            .ok_or_else(|| {
+                Error::with_detail(ErrorKind::Xml, "no Encrypt in an encrypted request")
+            })?;
+        let msg_signature = required(query.msg_signature(), "msg_signature")?;
+        verify_msg_signature(&self.config.token, timestamp, nonce, encrypt, msg_signature)?;
+        self.check_timestamp(timestamp)?;
+        self.check_nonce(timestamp, nonce, body)?;
+        let crypt = self
+            .crypt
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::Config))?;
+        // The decrypted message is parsed in place; its fields share the decryption buffer.
+        let plaintext = crypt.decrypt_shared(encrypt)?;
+        Callback::from_document(Document::from_shared(plaintext)?, query, true)
+    }
+
+    fn check_timestamp(&self, timestamp: &str) -> Result<u64, Error> {
+        check_timestamp(timestamp, self.now(), self.config.timestamp_tolerance_s)
+    }
+
+    /// With [`Dedup::reject_nonce_replays`]: refuses a signed `timestamp` + `nonce` seen
+    /// before with another body.
+    fn check_nonce(&self, timestamp: &str, nonce: &str, body: &[u8]) -> Result<(), Error> {
+        let Some(dedup) = self.dedup.as_ref().filter(|d| d.rejects_nonce_replays()) else {
+            return Ok(());
+        };
+        let window_s = self
+            .config
+            .timestamp_tolerance_s
+            .map_or(NONCE_WINDOW_WITHOUT_TOLERANCE_S, |t| {
+                t.saturating_mul(2).max(1)
+            });
+        let digest = crate::dedup::digest(&[body]);
+        match dedup
+            .store()
+            .check_nonce(timestamp, nonce, &digest, self.now(), window_s)
+        {
+            NonceCheck::OtherBody => Err(Error::with_detail(
+                ErrorKind::Replay,
+                "timestamp and nonce already used with another body",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
