@@ -1,5 +1,5 @@
-//! A WeChat callback server on actix-web: text messages come back as text replies,
-//! `subscribe` gets a welcome, everything else `success`. Configured by the `WECHAT_*`
+//! A WeChat callback server on actix-web: text messages come back as text replies
+//! (`slow:N` after an async sleep of N ms), `subscribe` gets a welcome, everything else `success`. Configured by the `WECHAT_*`
 //! variables (see `echo-support`); `cargo run -p actix-echo`, then `wxcb simulate --text hello`.
 
 use actix_web::{App, HttpServer};

@@ -9,6 +9,7 @@
 //! | `WECHAT_AES_KEY` | EncodingAESKey (43 chars); unset or empty = plaintext only | unset |
 //! | `WECHAT_APPID` | appid replies are encrypted for and requests checked against | [`DEMO_APPID`] |
 //! | `WECHAT_MODE` | `plain`, `compatible` or `safe` | `compatible` with a key, else `plain` |
+//! | `WECHAT_DEADLINE_MS` | how long async handlers may take before the answer is `success` | the engine's, 4000 |
 //!
 //! The defaults match `wxcb simulate`'s, so both run with none set.
 
@@ -17,6 +18,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use wechat_callback::message::{Subscribe, Text};
+use wechat_callback::adapter::LateReply;
 use wechat_callback::reply::Reply;
 use wechat_callback::{Config, EncodingAesKey, Error, Mode, Router, Token};
 
@@ -44,6 +46,8 @@ pub struct Settings {
     pub config: Config,
     /// The mode in effect, for the start-up line.
     pub mode: Mode,
+    /// `WECHAT_DEADLINE_MS`, when set.
+    pub deadline: Option<Duration>,
 }
 
 impl Settings {
@@ -79,13 +83,25 @@ impl Settings {
             None if key.is_some() => Mode::Compatible,
             None => Mode::Plain,
         };
+        let deadline = var("WECHAT_DEADLINE_MS")
+            .map(|ms| {
+                ms.parse::<u64>()
+                    .map(Duration::from_millis)
+                    .map_err(|e| format!("WECHAT_DEADLINE_MS {ms:?}: {e}"))
+            })
+            .transpose()?;
         let mut config = Config::official_account(token, appid)
             .with_timestamp_tolerance(Duration::from_secs(TIMESTAMP_TOLERANCE_SECS))
             .with_mode(mode);
         if let Some(key) = key {
             config = config.with_encoding_aes_key(key);
         }
-        Ok(Self { addr, config, mode })
+        Ok(Self {
+            addr,
+            config,
+            mode,
+            deadline,
+        })
     }
 
     /// One line for the console: address, path and mode (no secrets).
@@ -97,12 +113,35 @@ impl Settings {
     }
 }
 
-/// The echo handlers: a text message gets a text reply with the same `Content`, `subscribe`
-/// gets [`WELCOME`], everything else the empty reply (`success`).
+/// The echo handlers: a text message gets a text reply with the same `Content`; `slow:N`
+/// runs an async handler that sleeps N milliseconds without blocking and replies
+/// `slept N ms`; `subscribe` gets [`WELCOME`]; everything else the empty reply (`success`).
 pub fn router() -> Router {
     Router::new()
-        .on_text(|text: &Text| Reply::text(text.content.clone()))
+        .on_text(|text: &Text| {
+            let slow = text.content.strip_prefix("slow:").is_some_and(|ms| ms.parse::<u64>().is_ok());
+            (!slow).then(|| Reply::text(text.content.clone()))
+        })
+        .on_text(sleep_then_reply)
         .on_event_subscribe(|_: &Subscribe| Reply::text(WELCOME))
+}
+
+/// `slow:N`: sleeps N ms on the runtime's timer, then replies `slept N ms`.
+async fn sleep_then_reply(text: Text) -> Option<Reply> {
+    let ms: u64 = text.content.strip_prefix("slow:")?.parse().ok()?;
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    Some(Reply::text(format!("slept {ms} ms")))
+}
+
+/// What the examples do with a reply that came after the deadline: one line on stdout,
+/// `late reply to <openid>: <text>` (a real service would send it through the
+/// customer-service API).
+pub async fn print_late_reply(late: LateReply) {
+    let text = match &late.reply {
+        Reply::Text { content } => content.to_string(),
+        other => format!("{other:?}"),
+    };
+    println!("late reply to {}: {text}", late.openid);
 }
 
 /// Logs to standard error, filtered by `RUST_LOG` (default `info`).
@@ -119,8 +158,12 @@ pub fn init_logging() {
 /// not valid.
 pub fn engine_from_env() -> (Settings, wechat_callback::Engine) {
     let built = Settings::from_env().and_then(|settings| {
-        let engine = wechat_callback::Engine::new(settings.config.clone(), router())
-            .map_err(|e: Error| e.to_string())?;
+        let mut engine = wechat_callback::Engine::new(settings.config.clone(), router())
+            .map_err(|e: Error| e.to_string())?
+            .with_late_reply_hook(print_late_reply);
+        if let Some(deadline) = settings.deadline {
+            engine = engine.with_deadline(deadline);
+        }
         Ok((settings, engine))
     });
     built.unwrap_or_else(|problem| {
@@ -147,5 +190,10 @@ mod tests {
         assert!(bad.unwrap_err().contains("WECHAT_MODE"));
         let empty = Settings::from_lookup(|name| (name == "WECHAT_AES_KEY").then(String::new));
         assert_eq!(empty.unwrap().mode, Mode::Plain);
+        let deadline =
+            Settings::from_lookup(|name| (name == "WECHAT_DEADLINE_MS").then(|| "250".into()));
+        assert_eq!(deadline.unwrap().deadline, Some(Duration::from_millis(250)));
+        let bad = Settings::from_lookup(|name| (name == "WECHAT_DEADLINE_MS").then(|| "soon".into()));
+        assert!(bad.unwrap_err().contains("WECHAT_DEADLINE_MS"));
     }
 }

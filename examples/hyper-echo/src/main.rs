@@ -1,5 +1,5 @@
-//! A WeChat callback server on hyper: text messages come back as text replies, `subscribe`
-//! gets a welcome, everything else `success`. Configured by the `WECHAT_*` variables
+//! A WeChat callback server on hyper: text messages come back as text replies
+//! (`slow:N` after an async sleep of N ms), `subscribe` gets a welcome, everything else `success`. Configured by the `WECHAT_*` variables
 //! (see `echo-support`); `cargo run -p hyper-echo`, then `wxcb simulate --text hello`.
 
 use wechat_callback_hyper::{serve, service};

@@ -1,5 +1,5 @@
-//! A WeChat callback server on warp: text messages come back as text replies, `subscribe`
-//! gets a welcome, everything else `success`. Configured by the `WECHAT_*` variables
+//! A WeChat callback server on warp: text messages come back as text replies
+//! (`slow:N` after an async sleep of N ms), `subscribe` gets a welcome, everything else `success`. Configured by the `WECHAT_*` variables
 //! (see `echo-support`); `cargo run -p warp-echo`, then `wxcb simulate --text hello`.
 
 use warp::Filter as _;
