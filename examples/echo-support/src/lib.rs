@@ -17,8 +17,8 @@ use std::net::SocketAddr;
 
 use std::time::Duration;
 
-use wechat_callback::message::{Subscribe, Text};
 use wechat_callback::adapter::LateReply;
+use wechat_callback::message::{Subscribe, Text};
 use wechat_callback::reply::Reply;
 use wechat_callback::{Config, EncodingAesKey, Error, Mode, Router, Token};
 
@@ -119,7 +119,10 @@ impl Settings {
 pub fn router() -> Router {
     Router::new()
         .on_text(|text: &Text| {
-            let slow = text.content.strip_prefix("slow:").is_some_and(|ms| ms.parse::<u64>().is_ok());
+            let slow = text
+                .content
+                .strip_prefix("slow:")
+                .is_some_and(|ms| ms.parse::<u64>().is_ok());
             (!slow).then(|| Reply::text(text.content.clone()))
         })
         .on_text(sleep_then_reply)
@@ -193,7 +196,8 @@ mod tests {
         let deadline =
             Settings::from_lookup(|name| (name == "WECHAT_DEADLINE_MS").then(|| "250".into()));
         assert_eq!(deadline.unwrap().deadline, Some(Duration::from_millis(250)));
-        let bad = Settings::from_lookup(|name| (name == "WECHAT_DEADLINE_MS").then(|| "soon".into()));
+        let bad =
+            Settings::from_lookup(|name| (name == "WECHAT_DEADLINE_MS").then(|| "soon".into()));
         assert!(bad.unwrap_err().contains("WECHAT_DEADLINE_MS"));
     }
 }
