@@ -15,6 +15,16 @@ for package in meta["packages"]:
     if package["id"] in members and package.get("publish") != []:
         print(package["name"])
 ')
+# Cargo treats a registry version as immutable: it unpacks what it verifies from its
+# temporary local registry into the registry cache (keyed by that registry's path), and
+# builds it in the workspace's target dir, where the fingerprint of a registry crate never
+# goes stale. A second run from the same checkout would verify against last run's build of
+# our crates. Forget those (our crates only; dependencies stay built).
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+target=${CARGO_TARGET_DIR:-target}
+rm -rf "$cargo_home"/registry/src/-*/wechat-callback* "$target"/package \
+    "$target"/debug/.fingerprint/wechat-callback*
+
 args=()
 for crate in "${crates[@]}"; do args+=(-p "$crate"); done
 echo "package: ${crates[*]}"
