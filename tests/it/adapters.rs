@@ -309,6 +309,19 @@ fn raw_exchange(url: &str, head: &str, body: &[u8]) -> String {
         .to_owned()
 }
 
+/// `CONNECT` (whose body is a tunnel that never ends) gets 405 at once, not a timeout.
+fn connect_is_405_at_once(adapter: Adapter) {
+    let url = spawn(adapter, mp_engine(Mode::Plain));
+    let started = std::time::Instant::now();
+    let status = raw_exchange(&url, "CONNECT /wechat HTTP/1.1\r\nHost: x\r\n\r\n", b"");
+    assert!(status.starts_with("HTTP/1.1 405"), "{status}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 /// A `Content-Length` of 100 MB gets 413 after 1 KB has been sent: nothing waits for the rest.
 fn announced_oversized_body_is_413_unread(adapter: Adapter) {
     let url = spawn(adapter, mp_engine(Mode::Plain));
@@ -703,6 +716,10 @@ macro_rules! suite {
             #[test]
             fn echo_example_defaults_match_simulate() {
                 super::echo_example_defaults_match_simulate(ADAPTER);
+            }
+            #[test]
+            fn connect_is_405_at_once() {
+                super::connect_is_405_at_once(ADAPTER);
             }
             #[test]
             fn a_fast_async_handler_replies_as_usual() {

@@ -33,6 +33,9 @@ pub async fn handle(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
+    if let Some(refused) = adapter::refuse_method(request.method().as_str()) {
+        return convert(refused);
+    }
     let content_length = request
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH);

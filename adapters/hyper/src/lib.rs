@@ -120,6 +120,9 @@ impl WechatService {
             return response;
         }
         let engine = &self.engine;
+        if let Some(refused) = adapter::refuse_method(request.method().as_str()) {
+            return refused.map(Full::new);
+        }
         let content_length = request.headers().get(http::header::CONTENT_LENGTH);
         if let Some(refused) =
             adapter::refuse_oversized(engine, content_length.map(|v| v.as_bytes()))

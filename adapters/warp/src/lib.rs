@@ -58,6 +58,9 @@ where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
+    if let Some(refused) = adapter::refuse_method(method.as_str()) {
+        return refused;
+    }
     if let Some(refused) =
         adapter::refuse_oversized(&engine, content_length.as_deref().map(str::as_bytes))
     {
