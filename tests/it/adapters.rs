@@ -72,11 +72,7 @@ pub(crate) fn spawn(adapter: Adapter, engine: Engine) -> String {
                 let routes = warp::path("wechat")
                     .and(warp::path::end())
                     .and(wechat_callback_warp::filter(engine));
-                warp::serve(routes)
-                    .incoming(tokio_listener(listener))
-                    .run()
-                    .await;
-                Ok(())
+                wechat_callback_warp::serve(tokio_listener(listener), warp::service(routes)).await
             }),
         }
         .expect("server");
@@ -750,14 +746,43 @@ suite!(on_axum, Adapter::Axum);
 suite!(on_actix, Adapter::Actix);
 suite!(on_warp, Adapter::Warp);
 
-/// `serve_with_limit` stops accepting at its limit: with both slots held by idle
-/// connections a third client waits, and is served as soon as one closes.
-#[test]
-fn hyper_serve_caps_open_connections() {
+/// Starts hyper's or warp's `serve_with` on a free port with `limits`, until `stop` fires;
+/// the thread's result says when `serve_with` returned.
+fn spawn_with_limits(
+    adapter: Adapter,
+    engine: Engine,
+    limits: wechat_callback_tokio::Limits,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> (
+    std::net::SocketAddr,
+    std::thread::JoinHandle<std::time::Instant>,
+) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let engine = mp_engine(Mode::Plain);
-    std::thread::spawn(move || {
+    if adapter == Adapter::Actix {
+        let server = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let mount = wechat_callback_actix::configure("/wechat", engine);
+                let app = move || actix_web::App::new().configure(mount.clone());
+                let server =
+                    wechat_callback_actix::with_limits(actix_web::HttpServer::new(app), &limits, 1)
+                        .disable_signals()
+                        .listen(listener)
+                        .expect("listen")
+                        .run();
+                let handle = server.handle();
+                actix_web::rt::spawn(async move {
+                    let _ = stop.await;
+                    handle.stop(true).await;
+                });
+                server.await.expect("serve");
+            });
+            std::time::Instant::now()
+        });
+        wait_until_listening(addr);
+        return (addr, server);
+    }
+    let server = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -766,10 +791,37 @@ fn hyper_serve_caps_open_connections() {
         runtime.block_on(async move {
             listener.set_nonblocking(true).expect("nonblocking");
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            let service = wechat_callback_hyper::service(engine).at("/wechat");
-            wechat_callback_hyper::serve_with_limit(listener, service, 2).await
-        })
+            let stop = async move {
+                let _ = stop.await;
+            };
+            match adapter {
+                Adapter::Warp => {
+                    use warp::Filter as _;
+                    let routes = warp::path("wechat")
+                        .and(warp::path::end())
+                        .and(wechat_callback_warp::filter(engine));
+                    let service = warp::service(routes);
+                    wechat_callback_warp::serve_with(listener, service, limits, stop).await
+                }
+                _ => {
+                    let service = wechat_callback_hyper::service(engine).at("/wechat");
+                    wechat_callback_hyper::serve_with(listener, service, limits, stop).await
+                }
+            }
+            .expect("serve");
+        });
+        std::time::Instant::now()
     });
+    wait_until_listening(addr);
+    (addr, server)
+}
+
+/// `serve_with` stops accepting at its limit: with both slots held by idle connections a
+/// third client waits, and is served as soon as one closes.
+fn serve_caps_open_connections(adapter: Adapter) {
+    let limits = wechat_callback_tokio::Limits::default().with_max_connections(2);
+    let (_stop, stop) = tokio::sync::oneshot::channel();
+    let (addr, _server) = spawn_with_limits(adapter, mp_engine(Mode::Plain), limits, stop);
     let idle: Vec<TcpStream> = (0..2)
         .map(|_| TcpStream::connect(addr).expect("connect"))
         .collect();
@@ -792,4 +844,125 @@ fn hyper_serve_caps_open_connections() {
         .unwrap();
     let n = third.read(&mut buf).expect("served once a slot freed");
     assert!(buf[..n].starts_with(b"HTTP/1.1 405"), "{:?}", &buf[..n]);
+}
+
+/// A client that never finishes its request head (slowloris), and one that goes quiet on a
+/// kept-alive connection, are cut off after the head timeout.
+fn slow_and_idle_clients_are_cut_off(adapter: Adapter) {
+    let limits = wechat_callback_tokio::Limits::default()
+        .with_header_read_timeout(Duration::from_millis(500));
+    let (_stop, stop) = tokio::sync::oneshot::channel();
+    let (addr, _server) = spawn_with_limits(adapter, mp_engine(Mode::Plain), limits, stop);
+    let mut slowloris = TcpStream::connect(addr).expect("connect");
+    slowloris
+        .write_all(b"POST /wechat HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut idle = TcpStream::connect(addr).expect("connect");
+    idle.write_all(b"PUT /wechat HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    for stream in [&mut slowloris, &mut idle] {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 512];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+                Err(error) => panic!("still open after {:?}: {error}", started.elapsed()),
+            }
+        }
+        let seen = String::from_utf8_lossy(&seen);
+        assert!(!seen.contains("HTTP/1.1 200"), "{seen}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// Shutdown stops accepting, lets the in-flight request answer, lets a handler past its
+/// deadline reach the late-reply hook, then returns.
+fn shutdown_waits_for_in_flight_work(adapter: Adapter) {
+    let (runs, lates) = (Arc::new(AtomicUsize::new(0)), Lates::default());
+    let engine = slow_engine(Duration::from_millis(300), &runs, &lates);
+    let (stop_now, stop) = tokio::sync::oneshot::channel();
+    let (addr, server) = spawn_with_limits(
+        adapter,
+        engine,
+        wechat_callback_tokio::Limits::default(),
+        stop,
+    );
+    let url = format!("http://{addr}/wechat");
+    let sender = mp_sender(Mode::Safe);
+    let client = Client::default();
+    let (in_time, late) = {
+        let (c1, u1, s1) = (client.clone(), url.clone(), sender.clone());
+        let (c2, u2, s2) = (client.clone(), url.clone(), sender.clone());
+        (
+            std::thread::spawn(move || send_text(&c1, &u1, &s1, "slow:200")),
+            std::thread::spawn(move || send_text(&c2, &u2, &s2, "slow:1000")),
+        )
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    stop_now.send(()).unwrap();
+    let in_time = in_time.join().unwrap();
+    assert_eq!(reply_content(&sender, &in_time, true), "slept 200 ms");
+    assert_eq!(late.join().unwrap().body().as_ref(), b"success");
+    let returned = server.join().unwrap();
+    let lates = lates.lock().unwrap();
+    assert_eq!(
+        lates.len(),
+        1,
+        "the late handler finished before serve returned"
+    );
+    assert_eq!(lates[0].reply, Reply::text("slept 1000 ms"));
+    assert!(returned.elapsed() < Duration::from_secs(5));
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "still accepting after shutdown"
+    );
+}
+
+#[test]
+fn hyper_serve_caps_open_connections() {
+    serve_caps_open_connections(Adapter::Hyper);
+}
+
+#[test]
+fn warp_serve_caps_open_connections() {
+    serve_caps_open_connections(Adapter::Warp);
+}
+
+#[test]
+fn hyper_cuts_off_slow_and_idle_clients() {
+    slow_and_idle_clients_are_cut_off(Adapter::Hyper);
+}
+
+#[test]
+fn warp_cuts_off_slow_and_idle_clients() {
+    slow_and_idle_clients_are_cut_off(Adapter::Warp);
+}
+
+#[test]
+fn actix_caps_open_connections() {
+    serve_caps_open_connections(Adapter::Actix);
+}
+
+#[test]
+fn actix_cuts_off_slow_and_idle_clients() {
+    slow_and_idle_clients_are_cut_off(Adapter::Actix);
+}
+
+#[test]
+fn hyper_shutdown_waits_for_in_flight_work() {
+    shutdown_waits_for_in_flight_work(Adapter::Hyper);
+}
+
+#[test]
+fn warp_shutdown_waits_for_in_flight_work() {
+    shutdown_waits_for_in_flight_work(Adapter::Warp);
 }

@@ -2,11 +2,59 @@
 
 use std::sync::Arc;
 
+use actix_http::body::MessageBody;
+use actix_service::{IntoServiceFactory, Service, ServiceFactory};
+use actix_web::dev::AppConfig;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, HttpServer, web};
 use bytes::Bytes;
 use wechat_callback::Engine;
 use wechat_callback::adapter;
+
+pub use wechat_callback_tokio::Limits;
+
+/// Applies `limits` to an actix-web server running `workers` worker threads: the same limits
+/// the hyper and warp adapters' `serve` keep. The request-head timeout becomes actix's client
+/// request timeout and keep-alive idle timeout (actix's defaults are 5 s each), the connection
+/// cap is split across the workers (actix counts per worker), and the grace period becomes
+/// the shutdown timeout, which actix applies on Ctrl-C and SIGTERM. Accept errors (out of file
+/// descriptors) actix-server already survives, pausing its accept loop.
+///
+/// ```no_run
+/// use actix_web::{App, HttpServer};
+/// # async fn run(engine: wechat_callback::Engine) -> std::io::Result<()> {
+/// let mount = wechat_callback_actix::configure("/wechat", engine);
+/// let server = HttpServer::new(move || App::new().configure(mount.clone()));
+/// wechat_callback_actix::with_limits(server, &wechat_callback_actix::Limits::default(), 2)
+///     .bind("127.0.0.1:8080")?
+///     .run()
+///     .await
+/// # }
+/// ```
+pub fn with_limits<F, I, S, B>(
+    server: HttpServer<F, I, S, B>,
+    limits: &Limits,
+    workers: usize,
+) -> HttpServer<F, I, S, B>
+where
+    F: Fn() -> I + Send + Clone + 'static,
+    I: IntoServiceFactory<S, actix_http::Request>,
+    S: ServiceFactory<actix_http::Request, Config = AppConfig> + 'static,
+    S::Error: Into<actix_web::Error> + 'static,
+    S::InitError: std::fmt::Debug,
+    S::Response: Into<actix_http::Response<B>> + 'static,
+    <S::Service as Service<actix_http::Request>>::Future: 'static,
+    S::Service: 'static,
+    B: MessageBody + 'static,
+{
+    let workers = workers.max(1);
+    server
+        .workers(workers)
+        .client_request_timeout(limits.header_read_timeout)
+        .keep_alive(limits.header_read_timeout)
+        .max_connections(limits.max_connections.div_ceil(workers))
+        .shutdown_timeout(limits.grace_period.as_secs().max(1))
+}
 
 /// Mounts `engine` at `path` (every method; GET and POST are the callback's). Pass the result
 /// to `App::configure` in the `HttpServer::new` factory; clone it per worker.

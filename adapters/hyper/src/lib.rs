@@ -5,17 +5,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use wechat_callback::Engine;
 use wechat_callback::adapter;
-
-/// How long a client may take to send the request head before the connection is closed.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The engine as a hyper and tower service; cheap to clone (one [`Arc`]).
 #[derive(Debug, Clone)]
@@ -35,61 +29,37 @@ pub fn service(engine: impl Into<Arc<Engine>>) -> WechatService {
     }
 }
 
-/// The most connections [`serve`] keeps open at once: 4,096. WeChat opens a few; thousands
-/// are someone else.
-pub const MAX_CONNECTIONS: usize = 4096;
+pub use wechat_callback_tokio::{Limits, shutdown_signal};
 
 /// Serves `service` (made with [`service`]) on every connection `listener` accepts, over
-/// HTTP/1.1, on tasks of the current tokio runtime, at most [`MAX_CONNECTIONS`] at once (see
-/// [`serve_with_limit`]). Accept errors, such as running out of file descriptors, are logged
-/// and retried after 50 ms; a client gets [`HEADER_READ_TIMEOUT`] to send its request head.
+/// HTTP/1.1, on tasks of the current tokio runtime, within [`Limits::default`]: a client gets
+/// 10 s to send a request head (and a kept-alive connection 10 s of idleness), at most 4,096
+/// connections are open at once, accept errors (such as running out of file descriptors) are
+/// logged and retried after 50 ms. Runs until the task is dropped; see [`serve_with`] for
+/// other limits and graceful shutdown.
 ///
 /// # Errors
-/// None so far: the loop runs until the task is dropped; the `Result` is for the caller's `?`.
+/// None so far; the `Result` is for the caller's `?`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     service: WechatService,
 ) -> std::io::Result<()> {
-    serve_with_limit(listener, service, MAX_CONNECTIONS).await
+    serve_with(listener, service, Limits::default(), std::future::pending()).await
 }
 
-/// [`serve`] with at most `max_connections` open at once: at the limit the loop stops
-/// accepting, so further clients wait in the listener's backlog (bounded by the OS) instead of
-/// each costing a task and buffers, until a connection closes.
+/// [`serve`] within `limits`, until `shutdown` completes (for example [`shutdown_signal`]:
+/// Ctrl-C or SIGTERM); then it stops accepting, lets in-flight requests finish and handlers
+/// past their deadline run to completion, up to [`Limits::grace_period`], and returns.
 ///
 /// # Errors
 /// As [`serve`].
-pub async fn serve_with_limit(
+pub async fn serve_with(
     listener: tokio::net::TcpListener,
     service: WechatService,
-    max_connections: usize,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
-    loop {
-        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
-            // The semaphore is never closed.
-            return Ok(());
-        };
-        let stream = match listener.accept().await {
-            Ok((stream, _peer)) => stream,
-            Err(error) => {
-                tracing::warn!(%error, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let service = service.clone();
-        tokio::spawn(async move {
-            let connection = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service);
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection ended with an error");
-            }
-            drop(slot);
-        });
-    }
+    wechat_callback_tokio::serve(listener, service, limits, shutdown).await
 }
 
 /// The response type: the engine's answer with a complete body.

@@ -1,10 +1,55 @@
 #![doc = include_str!("../README.md")]
 
+mod serve;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use wechat_callback::adapter::{BlockingJob, BoxFuture, Runtime};
 use wechat_callback::reply::Reply;
+
+pub use serve::{Limits, serve, shutdown_signal};
+
+/// Handler tasks running now (spawned by [`Tokio`]), for graceful shutdown.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+static FINISHED: LazyLock<tokio::sync::Notify> = LazyLock::new(tokio::sync::Notify::new);
+
+/// Counts one running task for as long as it lives.
+struct Running;
+
+impl Running {
+    fn start() -> Self {
+        RUNNING.fetch_add(1, Ordering::SeqCst);
+        Running
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+        FINISHED.notify_waiters();
+    }
+}
+
+/// How many handler tasks (async handlers, late-reply hooks) are running now.
+pub fn running_handlers() -> usize {
+    RUNNING.load(Ordering::SeqCst)
+}
+
+/// Waits until no handler task runs, for at most `grace`; whether they all finished.
+pub async fn handlers_finished(grace: Duration) -> bool {
+    let wait = async {
+        loop {
+            let finished = FINISHED.notified();
+            if running_handlers() == 0 {
+                return;
+            }
+            finished.await;
+        }
+    };
+    tokio::time::timeout(grace, wait).await.is_ok()
+}
 
 /// tokio as the engine's [`Runtime`]: `tokio::spawn`, `tokio::time::sleep`,
 /// `tokio::task::spawn_blocking`. Needs a tokio runtime with timers enabled in context (actix-web's
@@ -14,7 +59,11 @@ pub struct Tokio;
 
 impl Runtime for Tokio {
     fn spawn(&self, task: BoxFuture<()>) {
-        tokio::spawn(task);
+        let running = Running::start();
+        tokio::spawn(async move {
+            task.await;
+            drop(running);
+        });
     }
 
     fn sleep(&self, duration: Duration) -> BoxFuture<()> {

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::{Buf, BufMut as _, Bytes, BytesMut};
@@ -22,6 +23,72 @@ pub fn filter(
         .then(move |method, query, length, body| {
             respond(Arc::clone(&engine), method, query, length, body)
         })
+}
+
+pub use wechat_callback_tokio::{Limits, shutdown_signal};
+
+/// Serves `routes` (as `warp::service(routes)`) on every connection `listener` accepts, over
+/// HTTP/1.1, within [`Limits::default`]: a client gets 10 s to send a request head (and a
+/// kept-alive connection 10 s of idleness), at most 4,096 connections are open at once, accept
+/// errors (running out of file descriptors) are logged and retried after 50 ms. These are the
+/// limits `warp::serve` does not keep; the hyper adapter's `serve` keeps the same. Runs until
+/// the task is dropped; see [`serve_with`].
+///
+/// ```no_run
+/// use warp::Filter as _;
+/// # async fn run(engine: wechat_callback::Engine) -> std::io::Result<()> {
+/// let routes = warp::path("wechat").and(warp::path::end()).and(wechat_callback_warp::filter(engine));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// wechat_callback_warp::serve(listener, warp::service(routes)).await
+/// # }
+/// ```
+///
+/// # Errors
+/// None so far; the `Result` is for the caller's `?`.
+pub async fn serve<S, B>(listener: tokio::net::TcpListener, service: S) -> std::io::Result<()>
+where
+    S: tower_service::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = http::Response<B>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    serve_with(listener, service, Limits::default(), std::future::pending()).await
+}
+
+/// [`serve`] within `limits`, until `shutdown` completes (for example [`shutdown_signal`]);
+/// then it stops accepting, lets in-flight requests finish and handlers past their deadline
+/// run to completion, up to [`Limits::grace_period`], and returns.
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_with<S, B>(
+    listener: tokio::net::TcpListener,
+    service: S,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()>
+where
+    S: tower_service::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = http::Response<B>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let service = hyper_util::service::TowerToHyperService::new(service);
+    wechat_callback_tokio::serve(listener, service, limits, shutdown).await
 }
 
 /// Reads the whole body, or answers 413 as soon as it passes the cap (400 if it breaks off).

@@ -8,9 +8,12 @@ fn main() -> std::io::Result<()> {
     echo_support::init_logging();
     let (settings, engine) = echo_support::engine_from_env();
     let mount = wechat_callback_actix::configure(echo_support::PATH, engine);
-    let server = HttpServer::new(move || App::new().configure(mount.clone()))
-        .bind(settings.addr)?
-        .run();
+    // The same limits as hyper-echo's; actix stops gracefully on Ctrl-C and SIGTERM itself.
+    let server = HttpServer::new(move || App::new().configure(mount.clone()));
+    let server =
+        wechat_callback_actix::with_limits(server, &wechat_callback_actix::Limits::default(), 2)
+            .bind(settings.addr)?
+            .run();
     println!("{}", settings.banner("actix-echo"));
     actix_web::rt::System::new().block_on(server)
 }

@@ -83,7 +83,11 @@ async fn main() -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.addr).await?;
     println!("{}", settings.banner("handlers-and-state"));
     let service = wechat_callback_hyper::service(engine).at(echo_support::PATH);
-    wechat_callback_hyper::serve(listener, service).await
+    let (limits, stop) = (
+        wechat_callback_hyper::Limits::default(),
+        wechat_callback_hyper::shutdown_signal(),
+    );
+    wechat_callback_hyper::serve_with(listener, service, limits, stop).await
 }
 
 #[cfg(test)]

@@ -13,6 +13,9 @@ async fn main() -> std::io::Result<()> {
         .and(wechat_callback_warp::filter(engine));
     let listener = tokio::net::TcpListener::bind(settings.addr).await?;
     println!("{}", settings.banner("warp-echo"));
-    warp::serve(routes).incoming(listener).run().await;
-    Ok(())
+    // The same limits as hyper-echo's (head timeout, connection cap), and it stops on Ctrl-C
+    // or SIGTERM after in-flight work finishes.
+    let limits = wechat_callback_warp::Limits::default();
+    let shutdown = wechat_callback_warp::shutdown_signal();
+    wechat_callback_warp::serve_with(listener, warp::service(routes), limits, shutdown).await
 }
