@@ -3,9 +3,9 @@
 //!
 //! An adapter does four things, all of which this module supplies except the reading itself:
 //!
-//! 1. refuses, before reading any body, a method other than GET and POST
-//!    ([`refuse_method`], 405: a `CONNECT`'s body would never end) and a request whose
-//!    `Content-Length` is over the cap ([`refuse_oversized`], 413);
+//! 1. refuses, before reading any body, a `CONNECT` ([`refuse_connect`], 405: its body is a
+//!    tunnel that never ends) and a request whose `Content-Length` is over the cap
+//!    ([`refuse_oversized`], 413);
 //! 2. reads the body with the framework's own tools, stopping at [`max_body_bytes`]
 //!    ([`too_large`], 413) and giving up after [`body_read_timeout`] ([`timed_out`], 408);
 //!    a body that breaks off gets [`bad_request`] (400);
@@ -55,14 +55,12 @@ pub fn body_read_timeout(engine: &Engine) -> Duration {
     engine.config().body_read_timeout
 }
 
-/// The 405 response (with `Allow: GET, POST`) to send, unread, for a method other than GET and
-/// POST (as its name's bytes, so any `http` version fits); `None` for GET and POST. Answering
-/// before reading matters for `CONNECT`, whose body is a tunnel that never ends.
-pub fn refuse_method(method: &str) -> Option<Response> {
-    match method {
-        "GET" | "POST" => None,
-        _ => Some(refuse(&Error::new(ErrorKind::MethodNotAllowed))),
-    }
+/// The 405 response (with `Allow: GET, POST`) to send, unread, for `CONNECT`, whose body is a
+/// tunnel that never ends (the method by name, so any `http` version fits); `None` for every
+/// other method. Other methods are read as usual and the engine answers them 405: reading the
+/// body keeps a kept-alive connection usable for the client's next request.
+pub fn refuse_connect(method: &str) -> Option<Response> {
+    (method == "CONNECT").then(|| refuse(&Error::new(ErrorKind::MethodNotAllowed)))
 }
 
 /// The 413 response to send, unread, when a `Content-Length` header value (its raw bytes, so
@@ -318,8 +316,8 @@ mod tests {
         assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(timed_out(&engine).status(), StatusCode::REQUEST_TIMEOUT);
         assert_eq!(bad_request("broke off").status(), StatusCode::BAD_REQUEST);
-        assert!(refuse_method("GET").is_none() && refuse_method("POST").is_none());
-        let connect = refuse_method("CONNECT").unwrap();
+        assert!(refuse_connect("GET").is_none() && refuse_connect("PUT").is_none());
+        let connect = refuse_connect("CONNECT").unwrap();
         assert_eq!(connect.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(connect.headers()["allow"], "GET, POST");
     }

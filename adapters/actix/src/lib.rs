@@ -81,7 +81,7 @@ pub async fn handle(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    if let Some(refused) = adapter::refuse_method(request.method().as_str()) {
+    if let Some(refused) = adapter::refuse_connect(request.method().as_str()) {
         return convert(refused);
     }
     let content_length = request

@@ -90,7 +90,7 @@ impl WechatService {
             return response;
         }
         let engine = &self.engine;
-        if let Some(refused) = adapter::refuse_method(request.method().as_str()) {
+        if let Some(refused) = adapter::refuse_connect(request.method().as_str()) {
             return refused.map(Full::new);
         }
         let content_length = request.headers().get(http::header::CONTENT_LENGTH);

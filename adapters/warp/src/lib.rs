@@ -125,7 +125,7 @@ where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    if let Some(refused) = adapter::refuse_method(method.as_str()) {
+    if let Some(refused) = adapter::refuse_connect(method.as_str()) {
         return refused;
     }
     if let Some(refused) =
