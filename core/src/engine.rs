@@ -15,7 +15,7 @@ use http::{StatusCode, header};
 use crate::callback::Callback;
 use crate::config::Config;
 use crate::crypto::{MsgCrypt, seal_envelope};
-use crate::dedup::{Claim, Dedup};
+use crate::dedup::{Claim, Dedup, DedupStore};
 use crate::error::{Error, ErrorKind};
 use crate::reply::Reply;
 use crate::router::{BoxFuture, Dispatched, Router, block_on, inline_blocking};
@@ -280,7 +280,6 @@ impl Engine {
 
     /// Claims a received callback in the dedup store.
     fn claim(&self, callback: Arc<Callback>) -> Claimed {
-        let now = self.now();
         let received = Instant::now();
         let keyed = self.dedup.as_ref().and_then(|dedup| {
             // A key function is user code too: one that panics costs its request the dedup
@@ -298,10 +297,35 @@ impl Engine {
             return Claimed::Dispatch(Inbound {
                 callback,
                 claim: None,
-                now,
+                now: self.now(),
                 received,
             });
         };
+        self.ask_store(callback, store, key, received)
+    }
+
+    /// Asks the store again for a waiting retry.
+    fn reclaim(&self, retry: Retry) -> Claimed {
+        let Retry {
+            callback,
+            store,
+            key,
+            since,
+        } = retry;
+        self.ask_store(callback, store, key, since)
+    }
+
+    /// Claims `key` for `callback` (received at `since`): the cached answer of an earlier
+    /// delivery, a wait while one runs, or the handlers to run (a first delivery, or a retry
+    /// whose first delivery failed and released its claim).
+    fn ask_store(
+        &self,
+        callback: Arc<Callback>,
+        store: Arc<dyn DedupStore>,
+        key: String,
+        since: Instant,
+    ) -> Claimed {
+        let now = self.now();
         match store.claim(&key, now) {
             Claim::Done(plain) => {
                 tracing::debug!(kind = ?callback.kind(), "retry answered with the cached reply");
@@ -314,39 +338,9 @@ impl Engine {
                 callback,
                 store,
                 key,
-                since: received,
-            }),
-            // `First`, and whatever a store may add: run the handlers.
-            _ => Claimed::Dispatch(Inbound {
-                callback,
-                claim: Some(ClaimGuard::new(store, key)),
-                now,
-                received,
-            }),
-        }
-    }
-
-    /// Asks the store again for a waiting retry.
-    fn reclaim(&self, retry: Retry) -> Claimed {
-        let Retry {
-            callback,
-            store,
-            key,
-            since,
-        } = retry;
-        let now = self.now();
-        match store.claim(&key, now) {
-            Claim::Done(plain) => Claimed::Cached(
-                self.plain_response(&callback, &plain, now)
-                    .unwrap_or_else(|error| refuse(&error)),
-            ),
-            Claim::Running => Claimed::Wait(Retry {
-                callback,
-                store,
-                key,
                 since,
             }),
-            // The first delivery failed and released its claim: this one runs the handlers.
+            // `First`, and whatever a store may add: run the handlers.
             _ => Claimed::Dispatch(Inbound {
                 callback,
                 claim: Some(ClaimGuard::new(store, key)),
