@@ -129,8 +129,9 @@ pub const RETRY_POLL: Duration = Duration::from_millis(20);
 /// Answers one request whose body has been read, on `runtime`: the whole of what an adapter
 /// does after reading the body.
 ///
-/// - Synchronous handlers run inline; an async or blocking one is spawned on the runtime, so
-///   it runs to completion whatever happens to the request.
+/// - Synchronous handlers run inline. An async handler is polled once inline: if it answers
+///   without waiting, that is the answer (no task, no timer); otherwise it, like a blocking
+///   one, is spawned on the runtime, so it runs to completion whatever happens to the request.
 /// - If the handlers have not answered by the engine's deadline
 ///   ([`Engine::with_deadline`]), the answer is `success` (WeChat neither retries nor shows
 ///   the user an error) and the reply, when it comes, goes to the late-reply hook
@@ -194,7 +195,20 @@ async fn run_pending<R: Runtime>(
             }
         }
     };
-    runtime.spawn(Box::pin(task));
+    // Polled once here first: a handler that answers without waiting (an async handler that
+    // awaited nothing pending) is done with no task spawned and no timer set. Otherwise the
+    // boxed task moves to the runtime (its contents stay pinned) and is waited for.
+    let mut task: BoxFuture<()> = Box::pin(task);
+    let first = std::future::poll_fn(|cx| Poll::Ready(task.as_mut().poll(cx))).await;
+    if first.is_ready() {
+        return match receiver.close() {
+            Some(reply) => respond(engine, inbound, &reply),
+            // The task always sends; were it ever to end without a reply, answer as at the
+            // deadline.
+            None => respond_late(engine, inbound).0,
+        };
+    }
+    runtime.spawn(task);
     let left = engine.deadline().saturating_sub(inbound.elapsed());
     let mut sleep = runtime.sleep(left);
     let reply = std::future::poll_fn(|cx| {

@@ -2,12 +2,18 @@
 //!
 //! Serves the echo example's handlers in safe mode with the demo account (token
 //! `wxcbDemoToken`, the demo EncodingAESKey, appid `wx5e7c1d9a0b3f2468`; 300 s timestamp
-//! window) on one tokio worker thread, in one of three ways:
-//! - `bare`: hyper's `service_fn` collecting the body and calling `Engine::handle` inline,
-//!   with none of the adapter (the baseline the adapter is measured against);
-//! - `adapter`: `wechat_callback_hyper::serve`, handlers inline (the default);
+//! window) on one worker thread, in one of these ways:
+//! - `bare`: hyper's `service_fn` collecting the body and calling `Engine::handle` inline
+//!   with the echo example's synchronous handlers, none of the adapter (the baseline);
+//! - `adapter`: `wechat_callback_hyper::serve`, the echo example's handlers inline (the
+//!   default): `hyper-echo` without deduplication;
 //! - `adapter-blocking`: the adapter with the router marked `blocking_handlers()`, so each
-//!   handler call goes to tokio's blocking pool.
+//!   handler call goes to tokio's blocking pool;
+//! - `hyper-async`, `actix-async`, `warp-async`: each adapter with an async handler
+//!   (`async fn(Text) -> Reply`, the text echoed) instead of the synchronous one.
+//!
+//! Deduplication is off in all of them: wrk sends the same message over and over, and with it
+//! on every request after the first would be a retry answered from the cache.
 //!
 //! With `--lua FILE` it first writes a wrk script that POSTs one encrypted ~1 KB text
 //! message, signed with the current time.
@@ -23,6 +29,9 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use warp::Filter as _;
+use wechat_callback::message::Text;
+use wechat_callback::reply::Reply;
 use wechat_callback::{Config, EncodingAesKey, Engine, Mode, Token};
 use wechat_callback_cli::build::{Sender, fresh_timestamp_and_nonce};
 
@@ -30,15 +39,18 @@ use wechat_callback_cli::build::{Sender, fresh_timestamp_and_nonce};
 struct Args {
     #[arg(long, default_value = "127.0.0.1:18090")]
     addr: std::net::SocketAddr,
-    /// `bare`, `adapter` or `adapter-blocking`.
-    #[arg(long)]
-    server: String,
+    /// `bare`, `adapter`, `adapter-blocking`, `hyper-async`, `actix-async` or `warp-async`.
+    #[arg(long, required_unless_present = "write_only")]
+    server: Option<String>,
     /// Tokio worker threads.
     #[arg(long, default_value_t = 1)]
     workers: usize,
     /// Write the wrk request script here first.
     #[arg(long)]
     lua: Option<PathBuf>,
+    /// Only write the script (`--lua`), serve nothing.
+    #[arg(long, requires = "lua")]
+    write_only: bool,
 }
 
 /// A wrk script for one safe-mode text message of about 1 KB.
@@ -75,6 +87,15 @@ fn wrk_script() -> String {
 
 fn engine() -> Engine {
     engine_with(echo_support::router())
+}
+
+/// The echo handler as an async function: what `*-async` servers run.
+async fn echo(text: Text) -> Reply {
+    Reply::text(text.content)
+}
+
+fn async_engine() -> Engine {
+    engine_with(wechat_callback::Router::new().on_text(echo))
 }
 
 fn engine_with(router: wechat_callback::Router) -> Engine {
@@ -116,14 +137,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(path) = &args.lua {
         std::fs::write(path, wrk_script())?;
     }
+    let Some(server) = args.server.as_deref() else {
+        return Ok(());
+    };
+    if server == "actix-async" {
+        let mount = wechat_callback_actix::configure(PATH, async_engine());
+        let actix =
+            actix_web::HttpServer::new(move || actix_web::App::new().configure(mount.clone()));
+        let actix = wechat_callback_actix::with_limits(
+            actix,
+            &wechat_callback_actix::Limits::default(),
+            args.workers,
+        )
+        .bind(args.addr)?
+        .run();
+        println!("wxcb-serve: {server} on http://{}{PATH}", args.addr);
+        actix_web::rt::System::new().block_on(actix)?;
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.workers)
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.addr).await?;
-        println!("wxcb-serve: {} on http://{}{PATH}", args.server, args.addr);
-        match args.server.as_str() {
+        println!("wxcb-serve: {server} on http://{}{PATH}", args.addr);
+        match server {
             "bare" => bare(listener, Arc::new(engine())).await,
             "adapter" => {
                 let service = wechat_callback_hyper::service(engine());
@@ -133,6 +172,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let router = echo_support::router().blocking_handlers();
                 let service = wechat_callback_hyper::service(engine_with(router));
                 wechat_callback_hyper::serve(listener, service.at(PATH)).await
+            }
+            "hyper-async" => {
+                let service = wechat_callback_hyper::service(async_engine());
+                wechat_callback_hyper::serve(listener, service.at(PATH)).await
+            }
+            "warp-async" => {
+                let routes = warp::path("wechat")
+                    .and(warp::path::end())
+                    .and(wechat_callback_warp::filter(async_engine()));
+                wechat_callback_warp::serve(listener, warp::service(routes)).await
             }
             other => Err(std::io::Error::other(format!("unknown --server {other}"))),
         }
