@@ -966,3 +966,111 @@ fn hyper_shutdown_waits_for_in_flight_work() {
 fn warp_shutdown_waits_for_in_flight_work() {
     shutdown_waits_for_in_flight_work(Adapter::Warp);
 }
+
+/// Set in the child process of [`recovers_from_running_out_of_descriptors`].
+const FD_CHILD: &str = "WXCB_TEST_FD_CHILD";
+/// The child's line on stdout that gives its address.
+const FD_CHILD_ADDR: &str = "fd-child listening on ";
+
+/// Kills the child server however the test ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A server that runs out of file descriptors (`accept` fails with EMFILE) keeps going: once
+/// the head timeout closes idle connections, it accepts again and answers. The server runs in
+/// a child process (this same test, `test_name`, re-run with [`FD_CHILD`] set) limited to 64
+/// descriptors with `ulimit -n`; 150 idle connections exhaust them.
+fn recovers_from_running_out_of_descriptors(adapter: Adapter, test_name: &str) {
+    use std::io::BufRead as _;
+    if std::env::var_os(FD_CHILD).is_some() {
+        let limits = wechat_callback_tokio::Limits::default()
+            .with_header_read_timeout(Duration::from_secs(1));
+        let (_stop, stop) = tokio::sync::oneshot::channel();
+        let (addr, server) = spawn_with_limits(adapter, mp_engine(Mode::Plain), limits, stop);
+        println!("{FD_CHILD_ADDR}{addr}");
+        let _ = server.join();
+        unreachable!("the server stopped");
+    }
+    let child = std::process::Command::new("sh")
+        .args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\""])
+        .arg(std::env::current_exe().expect("test binary"))
+        .args(["--exact", test_name, "--nocapture", "--test-threads", "1"])
+        .env(FD_CHILD, "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("child");
+    let mut child = KillOnDrop(child);
+    let stdout = child.0.stdout.take().expect("stdout");
+    let addr: std::net::SocketAddr = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        // libtest prints the test's name first, on the same line.
+        .find_map(|line| {
+            line.split_once(FD_CHILD_ADDR)
+                .map(|(_, addr)| addr.trim().to_owned())
+        })
+        .expect("the child's address")
+        .parse()
+        .expect("an address");
+    // The kernel completes these connections into the listen backlog; the server accepts
+    // until it has no descriptor left.
+    let flood: Vec<TcpStream> = (0..150)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut client = TcpStream::connect(addr).expect("connect");
+    client
+        .write_all(b"PUT /wechat HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 64];
+    client
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    assert!(
+        client.read(&mut buf).is_err(),
+        "answered at once: the server never ran out of descriptors"
+    );
+    client
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let n = client
+        .read(&mut buf)
+        .expect("answered once descriptors were freed");
+    assert!(buf[..n].starts_with(b"HTTP/1.1 405"), "{:?}", &buf[..n]);
+    assert!(
+        child.0.try_wait().expect("wait").is_none(),
+        "the server exited"
+    );
+    drop(flood);
+}
+
+#[test]
+fn hyper_recovers_from_running_out_of_descriptors() {
+    recovers_from_running_out_of_descriptors(
+        Adapter::Hyper,
+        "adapters::hyper_recovers_from_running_out_of_descriptors",
+    );
+}
+
+#[test]
+fn warp_recovers_from_running_out_of_descriptors() {
+    recovers_from_running_out_of_descriptors(
+        Adapter::Warp,
+        "adapters::warp_recovers_from_running_out_of_descriptors",
+    );
+}
+
+#[test]
+fn actix_recovers_from_running_out_of_descriptors() {
+    recovers_from_running_out_of_descriptors(
+        Adapter::Actix,
+        "adapters::actix_recovers_from_running_out_of_descriptors",
+    );
+}

@@ -84,6 +84,9 @@ fn an_async_handler_that_waits_is_spawned_and_its_reply_still_answers() {
         Reply::text(format!("waited: {}", text.content))
     });
     let (body, spawned) = runtime.block_on(answer(router));
-    assert!(body.contains("<Content><![CDATA[waited: hi]]></Content>"), "{body}");
+    assert!(
+        body.contains("<Content><![CDATA[waited: hi]]></Content>"),
+        "{body}"
+    );
     assert_eq!(spawned, 1);
 }
