@@ -746,7 +746,7 @@ suite!(on_axum, Adapter::Axum);
 suite!(on_actix, Adapter::Actix);
 suite!(on_warp, Adapter::Warp);
 
-/// Starts hyper's or warp's `serve_with` on a free port with `limits`, until `stop` fires;
+/// Starts hyper's or warp's `serve_with` (actix: `with_limits` and `run`) on a free port with `limits`, until `stop` fires;
 /// the thread's result says when `serve_with` returned.
 fn spawn_with_limits(
     adapter: Adapter,
@@ -775,7 +775,9 @@ fn spawn_with_limits(
                     let _ = stop.await;
                     handle.stop(true).await;
                 });
-                server.await.expect("serve");
+                wechat_callback_actix::run(server, &limits)
+                    .await
+                    .expect("serve");
             });
             std::time::Instant::now()
         });
@@ -965,6 +967,11 @@ fn hyper_shutdown_waits_for_in_flight_work() {
 #[test]
 fn warp_shutdown_waits_for_in_flight_work() {
     shutdown_waits_for_in_flight_work(Adapter::Warp);
+}
+
+#[test]
+fn actix_shutdown_waits_for_in_flight_work() {
+    shutdown_waits_for_in_flight_work(Adapter::Actix);
 }
 
 /// Set in the child process of [`recovers_from_running_out_of_descriptors`].

@@ -13,6 +13,26 @@ use wechat_callback::adapter;
 
 pub use wechat_callback_tokio::Limits;
 
+/// Runs `server` until it stops (actix stops on Ctrl-C and SIGTERM, or through its
+/// [`ServerHandle`](actix_web::dev::ServerHandle)), then waits for handlers still running past
+/// their deadline to reach the late-reply hook, for at most `limits.grace_period`. Handler
+/// tasks run on a runtime of their own ([`wechat_callback_tokio::Detached`]), so actix's
+/// workers stopping does not cut them off.
+///
+/// # Errors
+/// What `server` returns.
+pub async fn run(server: actix_web::dev::Server, limits: &Limits) -> std::io::Result<()> {
+    server.await?;
+    if !wechat_callback_tokio::handlers_finished(limits.grace_period).await {
+        tracing::warn!(
+            running = wechat_callback_tokio::running_handlers(),
+            grace_period = ?limits.grace_period,
+            "handlers still running at the end of the grace period; stopping without them"
+        );
+    }
+    Ok(())
+}
+
 /// Applies `limits` to an actix-web server running `workers` worker threads: the same limits
 /// the hyper and warp adapters' `serve` keep. The request-head timeout becomes actix's client
 /// request timeout and keep-alive idle timeout (actix's defaults are 5 s each), the connection
@@ -25,10 +45,11 @@ pub use wechat_callback_tokio::Limits;
 /// # async fn run(engine: wechat_callback::Engine) -> std::io::Result<()> {
 /// let mount = wechat_callback_actix::configure("/wechat", engine);
 /// let server = HttpServer::new(move || App::new().configure(mount.clone()));
-/// wechat_callback_actix::with_limits(server, &wechat_callback_actix::Limits::default(), 2)
+/// let limits = wechat_callback_actix::Limits::default();
+/// let server = wechat_callback_actix::with_limits(server, &limits, 2)
 ///     .bind("127.0.0.1:8080")?
-///     .run()
-///     .await
+///     .run();
+/// wechat_callback_actix::run(server, &limits).await
 /// # }
 /// ```
 pub fn with_limits<F, I, S, B>(
@@ -108,7 +129,7 @@ pub async fn handle(
         Ok(request) => request,
         Err(error) => return convert(adapter::bad_request(error)),
     };
-    convert(adapter::handle(&engine, request, wechat_callback_tokio::runtime()).await)
+    convert(adapter::handle(&engine, request, wechat_callback_tokio::detached()).await)
 }
 
 fn convert(response: http::Response<Bytes>) -> HttpResponse {

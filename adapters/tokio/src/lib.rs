@@ -78,6 +78,48 @@ impl Runtime for Tokio {
 
 static SHARED: LazyLock<Arc<Tokio>> = LazyLock::new(|| Arc::new(Tokio));
 
+/// tokio as the engine's [`Runtime`], with handler tasks on a runtime of their own: a
+/// multi-thread tokio runtime (one worker per CPU, threads named `wechat-handlers`) built on
+/// first use and kept for the life of the process. For frameworks whose worker runtimes stop
+/// before a handler past its deadline has finished (actix-web drops its workers' tasks when it
+/// stops): tasks here outlive them, and [`handlers_finished`] waits for them. Timers and the
+/// blocking pool are the calling runtime's, as for [`Tokio`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Detached;
+
+static HANDLERS: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .thread_name("wechat-handlers")
+        .enable_all()
+        .build()
+        .expect("the handlers' tokio runtime could not start")
+});
+
+impl Runtime for Detached {
+    fn spawn(&self, task: BoxFuture<()>) {
+        let running = Running::start();
+        HANDLERS.spawn(async move {
+            task.await;
+            drop(running);
+        });
+    }
+
+    fn sleep(&self, duration: Duration) -> BoxFuture<()> {
+        Tokio.sleep(duration)
+    }
+
+    fn spawn_blocking(&self, job: BlockingJob) -> BoxFuture<Result<Option<Reply>, ()>> {
+        Tokio.spawn_blocking(job)
+    }
+}
+
+static SHARED_DETACHED: LazyLock<Arc<Detached>> = LazyLock::new(|| Arc::new(Detached));
+
+/// The shared [`Detached`] runtime handle.
+pub fn detached() -> &'static Arc<Detached> {
+    &SHARED_DETACHED
+}
+
 /// The shared [`Tokio`] runtime handle, as [`wechat_callback::adapter::handle`] takes it.
 pub fn runtime() -> &'static Arc<Tokio> {
     &SHARED

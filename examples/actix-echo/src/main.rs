@@ -9,11 +9,12 @@ fn main() -> std::io::Result<()> {
     let (settings, engine) = echo_support::engine_from_env();
     let mount = wechat_callback_actix::configure(echo_support::PATH, engine);
     // The same limits as hyper-echo's; actix stops gracefully on Ctrl-C and SIGTERM itself.
+    // After it stops, handlers past their deadline get the grace period to finish.
+    let limits = wechat_callback_actix::Limits::default();
     let server = HttpServer::new(move || App::new().configure(mount.clone()));
-    let server =
-        wechat_callback_actix::with_limits(server, &wechat_callback_actix::Limits::default(), 2)
-            .bind(settings.addr)?
-            .run();
+    let server = wechat_callback_actix::with_limits(server, &limits, 2)
+        .bind(settings.addr)?
+        .run();
     println!("{}", settings.banner("actix-echo"));
-    actix_web::rt::System::new().block_on(server)
+    actix_web::rt::System::new().block_on(wechat_callback_actix::run(server, &limits))
 }
