@@ -35,6 +35,7 @@ use crate::callback::Callback;
 use crate::crypto::MsgCrypt;
 use crate::engine::{Engine, refuse};
 use crate::error::{Error, ErrorKind};
+use crate::query::CallbackQuery;
 use crate::reply::Reply;
 
 pub use crate::engine::{Dispatch, Inbound, Late, LateReply, Pending, Retry, Step};
@@ -145,7 +146,23 @@ pub async fn handle<R: Runtime>(
     request: http::Request<Bytes>,
     runtime: &Arc<R>,
 ) -> Response {
-    let mut step = receive(engine, &request);
+    run(engine, receive(engine, &request), runtime).await
+}
+
+/// [`handle`] from what the engine reads of a request: the method (`GET`, `POST`; any other
+/// is answered 405), the query string and the body. For frameworks that hand these over apart
+/// (warp, actix-web), so the URI is not rebuilt and parsed again.
+pub async fn handle_parts<R: Runtime>(
+    engine: &Arc<Engine>,
+    method: &str,
+    query: CallbackQuery,
+    body: Bytes,
+    runtime: &Arc<R>,
+) -> Response {
+    run(engine, receive_parts(engine, method, query, &body), runtime).await
+}
+
+async fn run<R: Runtime>(engine: &Arc<Engine>, mut step: Step, runtime: &Arc<R>) -> Response {
     loop {
         match step {
             Step::Respond(response) => return response,
@@ -177,6 +194,17 @@ async fn run_pending<R: Runtime>(
     pending: Pending,
     runtime: &Arc<R>,
 ) -> Response {
+    // Polled once here first: a handler that answers without waiting (an async handler that
+    // awaited nothing pending) is done with no task spawned, no channel and no timer.
+    // Otherwise the boxed work moves into a task on the runtime (its contents stay pinned).
+    let mut work: BoxFuture<Reply> = {
+        let spawner = Arc::clone(runtime);
+        Box::pin(pending.finish(move |job| spawner.spawn_blocking(job)))
+    };
+    if let Poll::Ready(reply) = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await
+    {
+        return respond(engine, inbound, &reply);
+    }
     let (sender, mut receiver) = oneshot::channel();
     let late = Late {
         appid: Arc::clone(&engine.appid),
@@ -185,8 +213,7 @@ async fn run_pending<R: Runtime>(
     let task = {
         let (engine, runtime) = (Arc::clone(engine), Arc::clone(runtime));
         async move {
-            let spawner = Arc::clone(&runtime);
-            let reply = pending.finish(move |job| spawner.spawn_blocking(job)).await;
+            let reply = work.await;
             if let Err(reply) = sender.send(reply) {
                 // The answer went out without it: the deadline passed.
                 if let Some(hook) = engine.late_reply(late, reply) {
@@ -195,20 +222,7 @@ async fn run_pending<R: Runtime>(
             }
         }
     };
-    // Polled once here first: a handler that answers without waiting (an async handler that
-    // awaited nothing pending) is done with no task spawned and no timer set. Otherwise the
-    // boxed task moves to the runtime (its contents stay pinned) and is waited for.
-    let mut task: BoxFuture<()> = Box::pin(task);
-    let first = std::future::poll_fn(|cx| Poll::Ready(task.as_mut().poll(cx))).await;
-    if first.is_ready() {
-        return match receiver.close() {
-            Some(reply) => respond(engine, inbound, &reply),
-            // The task always sends; were it ever to end without a reply, answer as at the
-            // deadline.
-            None => respond_late(engine, inbound).0,
-        };
-    }
-    runtime.spawn(task);
+    runtime.spawn(Box::pin(task));
     let left = engine.deadline().saturating_sub(inbound.elapsed());
     let mut sleep = runtime.sleep(left);
     let reply = std::future::poll_fn(|cx| {
@@ -236,6 +250,11 @@ async fn run_pending<R: Runtime>(
 /// parse) and claims the callback in the dedup store, running no handler.
 pub fn receive(engine: &Engine, request: &http::Request<Bytes>) -> Step {
     engine.receive(request)
+}
+
+/// [`receive`] from the method, query and body ([`handle_parts`]).
+pub fn receive_parts(engine: &Engine, method: &str, query: CallbackQuery, body: &Bytes) -> Step {
+    engine.receive_parts(method, query, body)
 }
 
 /// Starts the handlers of a received callback: synchronous ones run here until one answers;

@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::crypto::{MsgCrypt, seal_envelope};
 use crate::dedup::{Claim, Dedup, DedupStore};
 use crate::error::{Error, ErrorKind};
+use crate::query::CallbackQuery;
 use crate::reply::Reply;
 use crate::router::{BoxFuture, Dispatched, Router, block_on, inline_blocking};
 
@@ -271,7 +272,16 @@ impl Engine {
 
     /// The first step after the body is read: verify, open, claim ([`Step`]).
     pub(crate) fn receive(&self, request: &http::Request<Bytes>) -> Step {
-        match self.open(request) {
+        self.received(self.open(request))
+    }
+
+    /// [`Engine::receive`] from the method, query and body.
+    pub(crate) fn receive_parts(&self, method: &str, query: CallbackQuery, body: &Bytes) -> Step {
+        self.received(self.open_parts(method, query, body))
+    }
+
+    fn received(&self, opened: Result<Received, Error>) -> Step {
+        match opened {
             Ok(Received::Echostr(echostr)) => Step::Respond(echo_response(echostr)),
             Ok(Received::Message(callback)) => self.claim(callback).into(),
             Err(error) => Step::Respond(refuse(&error)),

@@ -82,6 +82,15 @@ impl CallbackQuery {
         Self::index(Source::Owned(query.into()))
     }
 
+    /// As [`CallbackQuery::from_query`], taking the string over (no copy when it has no
+    /// spare capacity).
+    pub fn from_query_string(query: String) -> Self {
+        if query.is_empty() {
+            return Self::default();
+        }
+        Self::index(Source::Owned(query.into_boxed_str()))
+    }
+
     fn query_str(&self) -> &str {
         match &self.source {
             Source::Empty => "",
@@ -202,6 +211,18 @@ mod tests {
         assert!(q.is_aes());
         assert_eq!(q.signature(), None);
         assert_eq!(q.openid(), None);
+    }
+
+    #[test]
+    fn query_from_a_string_reads_as_from_a_str() {
+        let text = "signature=ab&nonce=n%2B1&timestamp=9";
+        let q = CallbackQuery::from_query_string(text.to_owned());
+        assert_eq!(q.nonce(), Some("n+1"));
+        assert_eq!(q, CallbackQuery::from_query(text));
+        assert_eq!(
+            CallbackQuery::from_query_string(String::new()),
+            CallbackQuery::default()
+        );
     }
 
     #[test]

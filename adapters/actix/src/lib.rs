@@ -120,16 +120,10 @@ pub async fn handle(
         Ok(Ok(Err(error))) => return convert(adapter::bad_request(error)),
         Ok(Err(_too_large)) => return convert(adapter::too_large(&engine, limit as u64 + 1)),
     };
-    // actix-web 4 is built on `http` 0.2: carry method and URI over as text.
-    let request = match http::Request::builder()
-        .method(request.method().as_str())
-        .uri(request.uri().to_string())
-        .body(body)
-    {
-        Ok(request) => request,
-        Err(error) => return convert(adapter::bad_request(error)),
-    };
-    convert(adapter::handle(&engine, request, wechat_callback_tokio::detached()).await)
+    // actix-web 4 is built on `http` 0.2: the method and the query go over as text.
+    let query = wechat_callback::CallbackQuery::from_query(request.query_string());
+    let runtime = wechat_callback_tokio::detached();
+    convert(adapter::handle_parts(&engine, request.method().as_str(), query, body, runtime).await)
 }
 
 fn convert(response: http::Response<Bytes>) -> HttpResponse {

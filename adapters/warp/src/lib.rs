@@ -92,25 +92,38 @@ where
 }
 
 /// Reads the whole body, or answers 413 as soon as it passes the cap (400 if it breaks off).
+/// A body that arrives in one chunk (the usual case) is kept as it came, without a copy.
 async fn read<S, B>(engine: &Engine, body: S) -> Result<Bytes, http::Response<Bytes>>
 where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
     let limit = adapter::max_body_bytes(engine);
-    let mut buffer = BytesMut::new();
+    let mut first = Bytes::new();
+    let mut rest = BytesMut::new();
     let mut body = std::pin::pin!(body);
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(adapter::bad_request)?;
-        if buffer.len() + chunk.remaining() > limit {
-            return Err(adapter::too_large(
-                engine,
-                (buffer.len() + chunk.remaining()) as u64,
-            ));
+        let mut chunk = chunk.map_err(adapter::bad_request)?;
+        let seen = first.len() + rest.len() + chunk.remaining();
+        if seen > limit {
+            return Err(adapter::too_large(engine, seen as u64));
         }
-        buffer.put(chunk);
+        if first.is_empty() && rest.is_empty() {
+            first = chunk.copy_to_bytes(chunk.remaining());
+        } else {
+            if rest.is_empty() {
+                rest.reserve(seen);
+                rest.extend_from_slice(&first);
+                first = Bytes::new();
+            }
+            rest.put(chunk);
+        }
     }
-    Ok(buffer.freeze())
+    Ok(if rest.is_empty() {
+        first
+    } else {
+        rest.freeze()
+    })
 }
 
 /// Answers one request: reads the body with the cap and the time limit, then runs the engine.
@@ -139,14 +152,9 @@ where
         Ok(Err(response)) => return response,
         Ok(Ok(body)) => body,
     };
-    // The engine reads only the method, the query and the body.
-    let uri = if query.is_empty() {
-        "/".to_owned()
-    } else {
-        format!("/?{query}")
-    };
-    match http::Request::builder().method(method).uri(uri).body(body) {
-        Ok(request) => adapter::handle(&engine, request, wechat_callback_tokio::runtime()).await,
-        Err(error) => adapter::bad_request(error),
-    }
+    // The engine reads only the method, the query and the body: handed over as they are,
+    // without a URI to build and parse again.
+    let query = wechat_callback::CallbackQuery::from_query_string(query);
+    let runtime = wechat_callback_tokio::runtime();
+    adapter::handle_parts(&engine, method.as_str(), query, body, runtime).await
 }

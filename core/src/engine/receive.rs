@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::Method;
 
 use super::{Engine, NONCE_WINDOW_WITHOUT_TOLERANCE_S, Received, required};
 use crate::callback::Callback;
@@ -26,10 +25,21 @@ impl Engine {
     /// Any failed check, as listed on [`ErrorKind`].
     pub(crate) fn open(&self, request: &http::Request<Bytes>) -> Result<Received, Error> {
         let query = CallbackQuery::from_uri(request.uri());
-        match *request.method() {
-            Method::GET => self.receive_echostr(&query).map(Received::Echostr),
-            Method::POST => self
-                .receive_message(query, request.body())
+        self.open_parts(request.method().as_str(), query, request.body())
+    }
+
+    /// [`Engine::open`] from what it reads of a request: the method (`GET`, `POST`; any
+    /// other is 405), the query and the body.
+    pub(crate) fn open_parts(
+        &self,
+        method: &str,
+        query: CallbackQuery,
+        body: &Bytes,
+    ) -> Result<Received, Error> {
+        match method {
+            "GET" => self.receive_echostr(&query).map(Received::Echostr),
+            "POST" => self
+                .receive_message(query, body)
                 .map(|callback| Received::Message(Arc::new(callback))),
             _ => Err(Error::new(ErrorKind::MethodNotAllowed)),
         }
