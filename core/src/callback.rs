@@ -1,5 +1,6 @@
 //! A verified, decrypted and parsed callback: what handlers see.
 
+use crate::config::BodyFormat;
 use crate::error::Error;
 use crate::message::{Document, Head, Kind, Message};
 use crate::query::CallbackQuery;
@@ -17,6 +18,7 @@ pub struct Callback {
     fields: Document,
     query: CallbackQuery,
     encrypted: bool,
+    format: BodyFormat,
 }
 
 impl Callback {
@@ -28,6 +30,19 @@ impl Callback {
     /// [`Document::parse`]) or a numeric field that does not parse.
     pub fn from_xml(xml: &str) -> Result<Self, Error> {
         Self::from_document(Document::parse(xml)?, CallbackQuery::default(), false)
+    }
+
+    /// Parses a plaintext JSON message body (a mini-program push in JSON format; no signature
+    /// check, no decryption), as tools and tests need.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Xml`](crate::ErrorKind::Xml) (-40002) for a body that is not one JSON
+    /// object (see [`Document::parse_json`]) or a numeric field that does not parse.
+    pub fn from_json(json: &str) -> Result<Self, Error> {
+        let mut callback =
+            Self::from_document(Document::parse_json(json)?, CallbackQuery::default(), false)?;
+        callback.format = BodyFormat::Json;
+        Ok(callback)
     }
 
     pub(crate) fn from_document(
@@ -43,7 +58,14 @@ impl Callback {
             fields: doc,
             query,
             encrypted,
+            format: BodyFormat::Xml,
         })
+    }
+
+    /// This callback with its body format set (the engine reads JSON mini-program pushes).
+    pub(crate) fn with_format(mut self, format: BodyFormat) -> Self {
+        self.format = format;
+        self
     }
 
     /// The fields every callback shares.
@@ -69,6 +91,12 @@ impl Callback {
     /// The query string the callback came with.
     pub fn query(&self) -> &CallbackQuery {
         &self.query
+    }
+
+    /// The format the body arrived in, and the reply goes out in: JSON only for a
+    /// mini-program push in JSON format.
+    pub fn format(&self) -> BodyFormat {
+        self.format
     }
 
     /// Whether the callback arrived encrypted (and so the reply will be).

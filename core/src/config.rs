@@ -152,6 +152,51 @@ impl std::str::FromStr for Mode {
     }
 }
 
+/// Which WeChat surface an account is (the `platform` of the accounts file and fixtures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Platform {
+    /// 公众号 / 服务号 (`mp`).
+    OfficialAccount,
+    /// 小程序 message push (`miniprogram`): XML or JSON bodies.
+    MiniProgram,
+    /// 企业微信 self-built application (`wecom`).
+    WeCom,
+    /// 开放平台第三方平台 (`open_platform`): always safe mode and XML.
+    OpenPlatform,
+    /// 企业微信第三方应用 (`wecom_suite`).
+    WeComSuite,
+}
+
+/// The data format of a mini-program's message push (数据格式), as chosen in the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum BodyFormat {
+    /// XML bodies and replies (the console's default).
+    #[default]
+    Xml,
+    /// JSON bodies and replies.
+    Json,
+}
+
+/// Parses `xml` or `json` (ASCII case-insensitive, spaces trimmed).
+impl std::str::FromStr for BodyFormat {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("xml") {
+            Ok(Self::Xml)
+        } else if s.eq_ignore_ascii_case("json") {
+            Ok(Self::Json)
+        } else {
+            Err(Error::with_detail(
+                ErrorKind::Config,
+                "format is not xml or json",
+            ))
+        }
+    }
+}
+
 /// An account's callback configuration.
 ///
 /// Build with [`Config::official_account`] or [`Config::wecom`], then adjust with the `with_*`
@@ -175,6 +220,8 @@ pub struct Config {
     pub(crate) token: Token,
     pub(crate) encoding_aes_key: Option<EncodingAesKey>,
     pub(crate) receive_id: ReceiveId,
+    pub(crate) platform: Platform,
+    pub(crate) format: BodyFormat,
     pub(crate) mode: Mode,
     pub(crate) timestamp_tolerance_s: Option<u64>,
     pub(crate) max_body_bytes: usize,
@@ -193,6 +240,16 @@ impl Config {
     /// [`Config::with_encoding_aes_key`] is given.
     pub fn official_account(token: Token, appid: impl Into<String>) -> Self {
         Self::new(token, None, ReceiveId::AppId(appid.into()), Mode::Plain)
+    }
+
+    /// A mini-program's message push (小程序 “消息推送”): receive id the `appid`, plaintext
+    /// mode until [`Config::with_encoding_aes_key`] is given, XML until
+    /// [`Config::with_format`] says JSON. Bodies are read as what they are (`{` is JSON,
+    /// WeChat has labelled JSON `text/xml`); replies take the format of the body.
+    pub fn mini_program(token: Token, appid: impl Into<String>) -> Self {
+        let mut config = Self::official_account(token, appid);
+        config.platform = Platform::MiniProgram;
+        config
     }
 
     /// A WeCom (企业微信) application: always encrypted, receive id the `corpid` (or a
@@ -216,10 +273,17 @@ impl Config {
         receive_id: ReceiveId,
         mode: Mode,
     ) -> Self {
+        let platform = if receive_id.is_wecom() {
+            Platform::WeCom
+        } else {
+            Platform::OfficialAccount
+        };
         Self {
             token,
             encoding_aes_key,
             receive_id,
+            platform,
+            format: BodyFormat::Xml,
             mode,
             timestamp_tolerance_s: None,
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
@@ -235,6 +299,13 @@ impl Config {
         if self.mode == Mode::Plain {
             self.mode = Mode::Compatible;
         }
+        self
+    }
+
+    /// Sets a mini-program's data format (数据格式), as chosen in the console.
+    #[must_use]
+    pub fn with_format(mut self, format: BodyFormat) -> Self {
+        self.format = format;
         self
     }
 
@@ -276,6 +347,16 @@ impl Config {
         &self.receive_id
     }
 
+    /// The platform.
+    pub fn platform(&self) -> Platform {
+        self.platform
+    }
+
+    /// The configured data format (mini-programs; XML elsewhere).
+    pub fn format(&self) -> BodyFormat {
+        self.format
+    }
+
     /// The mode.
     pub fn mode(&self) -> Mode {
         self.mode
@@ -310,6 +391,9 @@ impl Config {
                 ErrorKind::Config,
                 "empty appid / corpid",
             )),
+            _ if self.format == BodyFormat::Json && self.platform != Platform::MiniProgram => Err(
+                Error::with_detail(ErrorKind::Config, "only a mini-program's push can be JSON"),
+            ),
             _ => Ok(()),
         }
     }
@@ -318,6 +402,18 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_is_a_mini_program_format_only() {
+        let token = || Token::new("t").unwrap();
+        let mini = Config::mini_program(token(), "wx1").with_format(BodyFormat::Json);
+        assert_eq!(mini.platform(), Platform::MiniProgram);
+        assert!(mini.validate().is_ok());
+        let mp = Config::official_account(token(), "wx1").with_format(BodyFormat::Json);
+        assert_eq!(mp.validate().unwrap_err().kind(), ErrorKind::Config);
+        assert_eq!(" JSON ".parse::<BodyFormat>().unwrap(), BodyFormat::Json);
+        assert!("yaml".parse::<BodyFormat>().is_err());
+    }
 
     #[test]
     fn secrets_do_not_show_in_debug() {

@@ -25,7 +25,7 @@ mod envelope;
 
 pub use crate::signature::{signature, verify_msg_signature, verify_signature};
 pub use envelope::EncryptedReply;
-pub(crate) use envelope::seal_envelope;
+pub(crate) use envelope::{seal_envelope, seal_json_envelope};
 
 /// WeChat's PKCS#7 block size: 32 bytes (not AES's 16).
 const PAD_BLOCK: usize = 32;

@@ -13,8 +13,8 @@ use bytes::Bytes;
 use http::{StatusCode, header};
 
 use crate::callback::Callback;
-use crate::config::Config;
-use crate::crypto::{MsgCrypt, seal_envelope};
+use crate::config::{BodyFormat, Config};
+use crate::crypto::{MsgCrypt, seal_envelope, seal_json_envelope};
 use crate::dedup::{Claim, Dedup, DedupStore};
 use crate::error::{Error, ErrorKind};
 use crate::query::CallbackQuery;
@@ -415,14 +415,20 @@ impl Engine {
             }
             return self
                 .render(&callback, reply, &rand::random(), rand::random())
-                .map(|body| xml_response(Bytes::from(body)))
+                .map(|body| body_response(callback.format(), Bytes::from(body)))
                 .unwrap_or_else(|error| refuse(&error));
         };
         let plain = if reply.is_empty() {
             Bytes::from_static(SUCCESS)
         } else {
             let head = callback.head();
-            Bytes::from(reply.to_xml(&head.from_user_name, &head.to_user_name, now))
+            Bytes::from(plain_reply(
+                &callback,
+                reply,
+                &head.from_user_name,
+                &head.to_user_name,
+                now,
+            ))
         };
         match self.plain_response(&callback, &plain, now) {
             Ok(response) => {
@@ -484,20 +490,26 @@ impl Engine {
         if plain.as_ref() == SUCCESS {
             return Ok(success_response());
         }
+        let format = callback.format();
         if !callback.is_encrypted() {
-            return Ok(xml_response(plain.clone()));
+            return Ok(body_response(format, plain.clone()));
         }
-        let xml = std::str::from_utf8(plain).map_err(|error| {
+        let text = std::str::from_utf8(plain).map_err(|error| {
             Error::with_detail(
                 ErrorKind::Config,
                 "dedup store returned a body that is not UTF-8",
             )
             .with_source(error)
         })?;
-        let body = self.seal(&rand::random(), rand::random(), now, xml.len(), |out| {
-            out.push_str(xml)
-        })?;
-        Ok(xml_response(Bytes::from(body)))
+        let body = self.seal(
+            format,
+            &rand::random(),
+            rand::random(),
+            now,
+            text.len(),
+            |out| out.push_str(text),
+        )?;
+        Ok(body_response(format, Bytes::from(body)))
     }
 
     /// Renders `reply` for `callback`: `success` for the empty reply, the reply XML for a
@@ -518,9 +530,16 @@ impl Engine {
         let head = callback.head();
         let (to, from) = (&*head.from_user_name, &*head.to_user_name);
         if reply.is_empty() || !callback.is_encrypted() {
-            return Ok(reply.to_xml(to, from, now));
+            return Ok(plain_reply(callback, reply, to, from, now));
+        }
+        if callback.format() == BodyFormat::Json {
+            let json = reply.to_json(to, from, now);
+            return self.seal(BodyFormat::Json, random, nonce, now, json.len(), |out| {
+                out.push_str(&json);
+            });
         }
         self.seal(
+            BodyFormat::Xml,
             random,
             nonce,
             now,
@@ -535,6 +554,7 @@ impl Engine {
     /// bytes), framed with `random`, signed with `nonce` and `TimeStamp` = `now`.
     fn seal(
         &self,
+        format: BodyFormat,
         random: &[u8; 16],
         nonce: u32,
         now: u64,
@@ -548,7 +568,10 @@ impl Engine {
         let mut nonce_text = itoa::Buffer::new();
         let nonce = nonce_text.format(nonce);
         let ciphertext = crypt.encrypt_framed(random, len_hint, write);
-        Ok(seal_envelope(&self.config.token, &ciphertext, now, nonce))
+        Ok(match format {
+            BodyFormat::Xml => seal_envelope(&self.config.token, &ciphertext, now, nonce),
+            BodyFormat::Json => seal_json_envelope(&self.config.token, &ciphertext, now, nonce),
+        })
     }
 }
 
@@ -572,6 +595,22 @@ const SUCCESS: &[u8] = b"success";
 
 fn xml_response(body: Bytes) -> http::Response<Bytes> {
     ok_response("application/xml; charset=utf-8", body)
+}
+
+/// A reply body in its format: XML, or JSON for a mini-program in JSON format.
+fn body_response(format: BodyFormat, body: Bytes) -> http::Response<Bytes> {
+    match format {
+        BodyFormat::Xml => xml_response(body),
+        BodyFormat::Json => ok_response("application/json; charset=utf-8", body),
+    }
+}
+
+/// The plaintext reply for `callback` in its body's format (`success` when empty).
+fn plain_reply(callback: &Callback, reply: &Reply, to: &str, from: &str, now: u64) -> String {
+    match callback.format() {
+        BodyFormat::Xml => reply.to_xml(to, from, now),
+        BodyFormat::Json => reply.to_json(to, from, now),
+    }
 }
 
 pub(crate) fn success_response() -> http::Response<Bytes> {

@@ -23,7 +23,7 @@ pub use http;
 pub use bytestring::ByteString;
 
 pub use callback::Callback;
-pub use config::{Config, EncodingAesKey, Mode, ReceiveId, Token};
+pub use config::{BodyFormat, Config, EncodingAesKey, Mode, Platform, ReceiveId, Token};
 pub use engine::{Engine, Handled, Received};
 pub use error::{Error, ErrorKind};
 pub use query::CallbackQuery;

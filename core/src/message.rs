@@ -35,10 +35,15 @@ trait Scalar: Sized {
     fn parse(element: Element<'_>, path: &'static str) -> Result<Option<Self>, Error>;
 }
 
+/// The first element at `path`, where `path` may list alternatives separated by `|` (the
+/// XML path first, then the JSON one, e.g. `SubscribeMsgPopupEvent/List|List`).
+fn find<'a>(parent: Element<'a>, path: &'static str) -> Option<Element<'a>> {
+    path.split('|').find_map(|path| parent.find(path))
+}
+
 impl Field for ByteString {
     fn extract(parent: Element<'_>, path: &'static str) -> Result<Self, Error> {
-        Ok(parent
-            .find(path)
+        Ok(find(parent, path)
             .map(|el| el.shared_text())
             .unwrap_or_default())
     }
@@ -46,7 +51,7 @@ impl Field for ByteString {
 
 impl<T: Scalar> Field for Option<T> {
     fn extract(parent: Element<'_>, path: &'static str) -> Result<Self, Error> {
-        match parent.find(path) {
+        match find(parent, path) {
             Some(el) => T::parse(el, path),
             None => Ok(None),
         }
@@ -55,11 +60,12 @@ impl<T: Scalar> Field for Option<T> {
 
 impl<T: Record> Field for Vec<T> {
     fn extract(parent: Element<'_>, path: &'static str) -> Result<Self, Error> {
-        parent
-            .find_all(path)
-            .into_iter()
-            .map(T::from_element)
-            .collect()
+        let elements = path
+            .split('|')
+            .map(|path| parent.find_all(path))
+            .find(|found| !found.is_empty())
+            .unwrap_or_default();
+        elements.into_iter().map(T::from_element).collect()
     }
 }
 

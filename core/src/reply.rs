@@ -183,6 +183,80 @@ impl Reply {
         out
     }
 
+    /// The reply as JSON, for a mini-program whose data format is JSON (小程序 “消息推送”,
+    /// 数据格式 JSON): the fields of [`Reply::to_xml`] as members of one object (`CreateTime`
+    /// and `ArticleCount` numbers, `Articles` an array, nested elements objects); the empty
+    /// reply is `success`.
+    pub fn to_json(&self, to_user_name: &str, from_user_name: &str, create_time: u64) -> String {
+        use serde_json::{Map, Value, json};
+        let Some(msg_type) = self.msg_type() else {
+            return "success".to_owned();
+        };
+        let mut out = Map::new();
+        out.insert("ToUserName".into(), to_user_name.into());
+        out.insert("FromUserName".into(), from_user_name.into());
+        out.insert("CreateTime".into(), create_time.into());
+        out.insert("MsgType".into(), msg_type.into());
+        let optional = |object: &mut Map<String, Value>, name: &str, value: &str| {
+            if !value.is_empty() {
+                object.insert(name.into(), value.into());
+            }
+        };
+        match self {
+            Self::Empty => {}
+            Self::Text { content } => {
+                out.insert("Content".into(), (&**content).into());
+            }
+            Self::Image { media_id } => {
+                out.insert("Image".into(), json!({ "MediaId": media_id }));
+            }
+            Self::Voice { media_id } => {
+                out.insert("Voice".into(), json!({ "MediaId": media_id }));
+            }
+            Self::Video(video) => {
+                let mut object = Map::new();
+                object.insert("MediaId".into(), video.media_id.as_str().into());
+                optional(&mut object, "Title", &video.title);
+                optional(&mut object, "Description", &video.description);
+                out.insert("Video".into(), Value::Object(object));
+            }
+            Self::Music(music) => {
+                out.insert(
+                    "Music".into(),
+                    json!({
+                        "Title": music.title,
+                        "Description": music.description,
+                        "MusicUrl": music.music_url,
+                        "HQMusicUrl": music.hq_music_url,
+                        "ThumbMediaId": music.thumb_media_id,
+                    }),
+                );
+            }
+            Self::News(news) => {
+                out.insert("ArticleCount".into(), news.articles.len().into());
+                let articles = news
+                    .articles
+                    .iter()
+                    .map(|a| {
+                        json!({
+                            "Title": a.title,
+                            "Description": a.description,
+                            "PicUrl": a.pic_url,
+                            "Url": a.url,
+                        })
+                    })
+                    .collect();
+                out.insert("Articles".into(), Value::Array(articles));
+            }
+            Self::TransferCustomerService { kf_account } => {
+                if let Some(account) = kf_account {
+                    out.insert("TransInfo".into(), json!({ "KfAccount": account }));
+                }
+            }
+        }
+        Value::Object(out).to_string()
+    }
+
     /// The exact length of [`Reply::to_xml`]'s output, to size its buffer once.
     pub(crate) fn xml_len_hint(
         &self,

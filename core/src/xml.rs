@@ -15,6 +15,7 @@
 //! What is accepted and refused is listed on [`Document::parse`].
 
 mod cdata;
+mod json;
 mod reader;
 
 use bytes::Bytes;
@@ -25,6 +26,7 @@ use crate::error::Error;
 
 pub(crate) use cdata::cdata_len;
 pub use cdata::{push_cdata, push_cdata_element};
+pub(crate) use json::looks_like_json;
 
 /// Elements the reader makes room for before it starts; more grow the array as they come.
 const PREALLOCATED_ELEMENTS: usize = 128;
@@ -110,6 +112,19 @@ impl Document {
         Self::from_shared(src)
     }
 
+    /// Parses a body as received, as JSON when `json` (else XML), without copying it.
+    ///
+    /// # Errors
+    /// As [`Document::from_bytes`] and [`Document::parse_json`].
+    pub(crate) fn from_bytes_as(body: Bytes, json: bool) -> Result<Self, Error> {
+        if !json {
+            return Self::from_bytes(body);
+        }
+        let src = ByteString::try_from(body)
+            .map_err(|e| Error::xml("body is not UTF-8").with_source(e))?;
+        Self::from_shared_json(src)
+    }
+
     /// Parses shared, already checked text (no copy).
     ///
     /// # Errors
@@ -124,6 +139,49 @@ impl Document {
             decoded: ByteString::from(decoded),
             nodes,
         })
+    }
+
+    /// Parses a JSON callback body (a mini-program push in JSON format) into the same tree an
+    /// XML body gives: the object is the root (named `xml`), an object member an element with
+    /// children, an array one element of the member's name per item, a string its text, a
+    /// number or boolean its literal JSON text, `null` an empty text.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Xml`](crate::ErrorKind::Xml) (-40002), the class of a malformed body, for:
+    /// anything but one JSON object; nesting deeper than [`Document::MAX_DEPTH`]; more than
+    /// [`Document::MAX_ELEMENTS`] elements; a body of 4 GiB or more. The detail gives a line
+    /// and column, never content.
+    pub fn parse_json(json: &str) -> Result<Self, Error> {
+        Self::from_shared_json(ByteString::from(json))
+    }
+
+    /// Parses shared, already checked JSON text (no copy of it).
+    ///
+    /// # Errors
+    /// As [`Document::parse_json`].
+    pub(crate) fn from_shared_json(src: ByteString) -> Result<Self, Error> {
+        if u32::try_from(src.len()).is_err() {
+            return Err(Error::xml("document of 4 GiB or more"));
+        }
+        let (nodes, decoded) = json::read(&src)?;
+        Ok(Self {
+            src,
+            decoded: ByteString::from(decoded),
+            nodes,
+        })
+    }
+
+    /// Parses a body as received, JSON or XML by its first byte past whitespace (`{` is
+    /// JSON), without copying it.
+    ///
+    /// # Errors
+    /// As [`Document::from_bytes`] and [`Document::parse_json`].
+    pub(crate) fn from_shared_any(src: ByteString) -> Result<Self, Error> {
+        if looks_like_json(src.as_bytes()) {
+            Self::from_shared_json(src)
+        } else {
+            Self::from_shared(src)
+        }
     }
 
     /// The root element (`<xml>`).

@@ -5,6 +5,7 @@ mod adapters;
 mod crypto;
 mod dispatch;
 mod fixtures;
+mod miniprogram;
 mod pending;
 mod properties;
 mod reply;

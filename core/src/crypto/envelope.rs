@@ -131,6 +131,30 @@ pub(crate) fn seal_envelope(
 }
 
 /// The envelope after `</Encrypt>`: `MsgSignature`, `TimeStamp`, `Nonce`, `</xml>`.
+/// The encrypted reply as JSON, for a mini-program whose data format is JSON (小程序 “消息推送”,
+/// 安全模式回包): `{"Encrypt","MsgSignature","TimeStamp","Nonce"}`, `TimeStamp` a number and
+/// `Nonce` a string, `MsgSignature` the SHA-1 of the sorted token, `TimeStamp`, `Nonce` and
+/// `Encrypt`.
+pub(crate) fn seal_json_envelope(
+    token: &Token,
+    ciphertext: &[u8],
+    timestamp: u64,
+    nonce: &str,
+) -> String {
+    let encrypt = STANDARD.encode(ciphertext);
+    let mut timestamp_text = itoa::Buffer::new();
+    let timestamp_text = timestamp_text.format(timestamp);
+    let digest = crate::signature::compute(&[token.as_str(), timestamp_text, nonce, &encrypt]);
+    let hex = crate::signature::to_hex_array(&digest);
+    serde_json::json!({
+        "Encrypt": encrypt,
+        "MsgSignature": std::str::from_utf8(&hex).unwrap_or_default(),
+        "TimeStamp": timestamp,
+        "Nonce": nonce,
+    })
+    .to_string()
+}
+
 fn finish_envelope(out: &mut String, msg_signature: &str, timestamp: u64, nonce: &str) {
     push_cdata_element(out, "MsgSignature", msg_signature);
     out.push_str("<TimeStamp>");

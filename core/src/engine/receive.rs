@@ -7,12 +7,12 @@ use bytes::Bytes;
 
 use super::{Engine, NONCE_WINDOW_WITHOUT_TOLERANCE_S, Received, required};
 use crate::callback::Callback;
-use crate::config::{Mode, ReceiveId};
+use crate::config::{BodyFormat, Mode, Platform, ReceiveId};
 use crate::dedup::NonceCheck;
 use crate::error::{Error, ErrorKind};
 use crate::query::CallbackQuery;
 use crate::signature::{check_timestamp, verify_msg_signature, verify_signature};
-use crate::xml::Document;
+use crate::xml::{Document, looks_like_json};
 
 impl Engine {
     /// Verifies and opens a callback without dispatching it.
@@ -93,19 +93,26 @@ impl Engine {
             let signature = required(query.signature(), "signature")?;
             verify_signature(&self.config.token, timestamp, nonce, signature)?;
         }
+        // A mini-program's body is JSON or XML by its first byte, whatever the configured
+        // format or the Content-Type say (WeChat has sent JSON labelled `text/xml`).
+        let json = self.config.platform == Platform::MiniProgram && looks_like_json(body);
+        let format = if json {
+            BodyFormat::Json
+        } else {
+            BodyFormat::Xml
+        };
         // The body is shared, not copied: the plaintext message's fields point into it.
-        let document = Document::from_bytes(body.clone())?;
+        let document = Document::from_bytes_as(body.clone(), json)?;
         if !encrypted {
             self.check_timestamp(timestamp)?;
             self.check_nonce(timestamp, nonce, body)?;
-            return Callback::from_document(document, query, false);
+            return Ok(Callback::from_document(document, query, false)?.with_format(format));
         }
-        let encrypt = document
-            .child_text("Encrypt")
-            .filter(|e| !e.is_empty())
-            .ok_or_else(|| {
-                Error::with_detail(ErrorKind::Xml, "no Encrypt in an encrypted request")
-            })?;
+        // A missing `Encrypt` is a malformed body; an empty one an empty ciphertext, which
+        // fails to decrypt once its signature checks out.
+        let encrypt = document.child_text("Encrypt").ok_or_else(|| {
+            Error::with_detail(ErrorKind::Xml, "no Encrypt in an encrypted request")
+        })?;
         let msg_signature = required(query.msg_signature(), "msg_signature")?;
         verify_msg_signature(&self.config.token, timestamp, nonce, encrypt, msg_signature)?;
         self.check_timestamp(timestamp)?;
@@ -116,7 +123,12 @@ impl Engine {
             .ok_or_else(|| Error::new(ErrorKind::Config))?;
         // The decrypted message is parsed in place; its fields share the decryption buffer.
         let plaintext = crypt.decrypt_shared(encrypt)?;
-        Callback::from_document(Document::from_shared(plaintext)?, query, true)
+        let document = if json {
+            Document::from_shared_any(plaintext)?
+        } else {
+            Document::from_shared(plaintext)?
+        };
+        Ok(Callback::from_document(document, query, true)?.with_format(format))
     }
 
     fn check_timestamp(&self, timestamp: &str) -> Result<u64, Error> {

@@ -206,15 +206,15 @@ macro_rules! for_each_kind {
                 }
                 /// A user answered a subscription-notification popup.
                 SubscribeMsgPopup(SubscribeMsgPopup) = "subscribe_msg_popup_event", EventSubscribeMsgPopup, on_event_subscribe_msg_popup {
-                    items: Vec<SubscribeMsgItem> = "SubscribeMsgPopupEvent/List",
+                    items: Vec<SubscribeMsgItem> = "SubscribeMsgPopupEvent/List|List",
                 }
                 /// A user changed subscription-notification settings.
                 SubscribeMsgChange(SubscribeMsgChange) = "subscribe_msg_change_event", EventSubscribeMsgChange, on_event_subscribe_msg_change {
-                    items: Vec<SubscribeMsgItem> = "SubscribeMsgChangeEvent/List",
+                    items: Vec<SubscribeMsgItem> = "SubscribeMsgChangeEvent/List|List",
                 }
                 /// A subscription notification was sent.
                 SubscribeMsgSent(SubscribeMsgSent) = "subscribe_msg_sent_event", EventSubscribeMsgSent, on_event_subscribe_msg_sent {
-                    items: Vec<SubscribeMsgItem> = "SubscribeMsgSentEvent/List",
+                    items: Vec<SubscribeMsgItem> = "SubscribeMsgSentEvent/List|List",
                 }
                 /// A customer-service session was opened.
                 KfCreateSession(KfCreateSession) = "kf_create_session", EventKfCreateSession, on_event_kf_create_session {
