@@ -81,6 +81,15 @@ EVENTS = {
     "user_del_card": [cdata("CardId", "pFS7Fjg8kV1IdDz01r4SQwMkuCKc"), cdata("UserCardCode", "12312312")],
     "user_consume_card": [cdata("CardId", "pMOEZt-mbVOYq3m4QtE5GO8r-QDs"), cdata("UserCardCode", "534186236124"), cdata("ConsumeSource", "FROM_API"), cdata("LocationName", ""), cdata("StaffOpenId", "oZI8Fj040-be6rlDohc6gkoPOQTQ"), cdata("VerifyCode", ""), cdata("RemarkAmount", ""), cdata("OuterStr", "")],
     "user_view_card": [cdata("CardId", "pFS7Fjg8kV1IdDz01r4SQwMkuCKc"), cdata("UserCardCode", "12312312"), cdata("OuterStr", "12b")],
+    # Mini-program events in the XML format (callback-formats.md §1.8).
+    "user_enter_tempsession": [cdata("SessionFrom", "sessionFrom")],
+    "wxa_media_check": [cdata("appid", "wxb04d1be1ede56d47"), cdata("trace_id", "690b03d2-301f6111-35ffbd44"), plain("version", "2"), "<result>" + cdata("suggest", "pass") + plain("label", "100") + "</result>", "<detail>" + cdata("strategy", "content_model") + plain("errcode", "0") + cdata("suggest", "pass") + plain("label", "100") + plain("prob", "90") + "</detail>"],
+    "trade_manage_remind_access_api": [cdata("msg", "请尽快接入发货信息管理")],
+    "trade_manage_remind_shipping": [cdata("transaction_id", "4200001234202311210000000001"), cdata("merchant_id", "1230000109"), cdata("sub_merchant_id", ""), cdata("merchant_trade_no", "T20231121001"), plain("pay_time", "1700500000"), cdata("msg", "请尽快发货")],
+    "trade_manage_order_settlement": [cdata("transaction_id", "4200001234202311210000000001"), cdata("merchant_id", "1230000109"), cdata("merchant_trade_no", "T20231121001"), plain("pay_time", "1700500000"), plain("shipped_time", "1700600000"), plain("estimated_settlement_time", "1701200000")],
+    "add_express_path": [cdata("DeliveryID", "SF"), cdata("WaybillId", "SF1234567890"), plain("Version", "3"), plain("Count", "2"), "<Actions>" + plain("ActionTime", "1700500000") + plain("ActionType", "100001") + cdata("ActionMsg", "揽件阶段") + "</Actions>", "<Actions>" + plain("ActionTime", "1700510000") + plain("ActionType", "200001") + cdata("ActionMsg", "运输阶段") + "</Actions>", cdata("OrderId", "order_1")],
+    "xpay_goods_deliver_notify": [cdata("OpenId", OPENID), cdata("OutTradeNo", "xpay_1"), plain("Env", "0"), "<WeChatPayInfo>" + cdata("MchOrderNo", "mch_1") + cdata("TransactionId", "4200000001") + plain("PaidTime", "1700500000") + "</WeChatPayInfo>", "<GoodsInfo>" + cdata("ProductId", "gem_60") + plain("Quantity", "1") + plain("OrigPrice", "600") + plain("ActualPrice", "600") + cdata("Attach", "") + "</GoodsInfo>"],
+    "xpay_coin_pay_notify": [cdata("OpenId", OPENID), cdata("OutTradeNo", "xpay_2"), plain("Env", "1"), "<WeChatPayInfo>" + cdata("MchOrderNo", "mch_2") + cdata("TransactionId", "4200000002") + plain("PaidTime", "1700500001") + "</WeChatPayInfo>", "<CoinInfo>" + plain("Quantity", "60") + plain("OrigPrice", "600") + plain("ActualPrice", "600") + cdata("Attach", "") + "</CoinInfo>"],
 }
 
 WECOM_EVENTS = {

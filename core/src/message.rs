@@ -338,6 +338,30 @@ record_struct! {
 }
 
 record_struct! {
+    /// One strategy's verdict in a `wxa_media_check` (version 2) `detail`.
+    MediaCheckDetail {
+        strategy: ByteString = "strategy",
+        errcode: Option<i64> = "errcode",
+        /// `pass`, `review` or `risky`.
+        suggest: Option<ByteString> = "suggest",
+        label: Option<ByteString> = "label",
+        /// Confidence, 0 to 100.
+        prob: Option<f64> = "prob",
+    }
+}
+
+record_struct! {
+    /// One step of an `add_express_path` event's `Actions`.
+    ExpressAction {
+        /// Unix seconds.
+        action_time: Option<u64> = "ActionTime",
+        /// The step's code (100001 picked up, 200001 in transit, 300003 signed for, …).
+        action_type: Option<u32> = "ActionType",
+        action_msg: ByteString = "ActionMsg",
+    }
+}
+
+record_struct! {
     /// One published article of a `PUBLISHJOBFINISH` event.
     PublishedArticle {
         /// Position, from 1.
@@ -576,6 +600,6 @@ mod tests {
         for kind in Kind::ALL {
             assert_eq!(kind.is_event(), kind.msg_type() == "event", "{kind:?}");
         }
-        assert_eq!(Kind::ALL.len(), 9 + 1 + 33 + 1);
+        assert_eq!(Kind::ALL.len(), 9 + 1 + 41 + 1);
     }
 }

@@ -200,3 +200,89 @@ fn list_as_object_or_array_and_numbers_as_strings_read_the_same() {
     assert_eq!(items(one), ["t1"]);
     assert_eq!(items(many), ["t1", "t2"]);
 }
+
+fn event(json: &str) -> wechat_callback::message::Event {
+    let callback = Callback::from_json(json).unwrap();
+    match callback.message() {
+        Message::Event(event) => event.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn mini_program_events_are_typed_from_json() {
+    use wechat_callback::message::Event;
+    // A real version-2 body (community post, 2025-11): `label` a string here, a number in the doc.
+    let Event::WxaMediaCheck(check) = event(
+        r#"{"ToUserName":"gh_7bf1f1389686","FromUserName":"or9bw69jaWwJlF-6u0z3qT3KmO2k","CreateTime":1762329554,"MsgType":"event","Event":"wxa_media_check","appid":"wxb04d1be1ede56d47","trace_id":"690b03d2-301f6111-35ffbd44","version":2,"result":{"suggest":"pass","label":"100"},"detail":[{"strategy":"content_model","errcode":0,"suggest":"pass","label":"100","prob":90}]}"#,
+    ) else {
+        panic!()
+    };
+    assert_eq!(check.trace_id, "690b03d2-301f6111-35ffbd44");
+    assert_eq!(check.version, Some(2));
+    assert_eq!(check.suggest.as_deref(), Some("pass"));
+    assert_eq!(check.label.as_deref(), Some("100"));
+    assert_eq!(check.details.len(), 1);
+    assert_eq!(check.details[0].strategy, "content_model");
+    assert_eq!(check.details[0].prob, Some(90.0));
+    // Version 1, as received in JSON mode.
+    let Event::WxaMediaCheck(v1) = event(
+        r#"{"ToUserName":"gh_406d9032","FromUserName":"oiRBY5ba","CreateTime":1658730632,"MsgType":"event","Event":"wxa_media_check","isrisky":0,"extra_info_json":"","appid":"wxffc","trace_id":"bd8117e7041fd2424bdac93effdb745f","status_code":0,"detail":[]}"#,
+    ) else {
+        panic!()
+    };
+    assert_eq!(
+        (v1.isrisky, v1.status_code, v1.version),
+        (Some(0), Some(0), None)
+    );
+    assert!(v1.details.is_empty());
+
+    let Event::UserEnterTempsession(enter) = event(
+        r#"{"ToUserName":"toUser","FromUserName":"fromUser","CreateTime":1482048670,"MsgType":"event","Event":"user_enter_tempsession","SessionFrom":"sessionFrom"}"#,
+    ) else {
+        panic!()
+    };
+    assert_eq!(enter.session_from, "sessionFrom");
+
+    let Event::XpayGoodsDeliverNotify(deliver) = event(
+        r#"{"ToUserName":"gh","FromUserName":"o","CreateTime":1700000000,"MsgType":"event","Event":"xpay_goods_deliver_notify","OpenId":"o1","OutTradeNo":"t1","Env":0,"WeChatPayInfo":{"MchOrderNo":"m1","TransactionId":"w1","PaidTime":1700000001},"GoodsInfo":{"ProductId":"p1","Quantity":2,"OrigPrice":100,"ActualPrice":90,"Attach":"a"}}"#,
+    ) else {
+        panic!()
+    };
+    assert_eq!((deliver.openid.as_ref(), deliver.env), ("o1", Some(0)));
+    assert_eq!(deliver.paid_time, Some(1_700_000_001));
+    assert_eq!(
+        (deliver.quantity, deliver.actual_price),
+        (Some(2), Some(90))
+    );
+
+    let Event::TradeManageOrderSettlement(settled) = event(
+        r#"{"ToUserName":"gh","FromUserName":"o","CreateTime":"1700000000","MsgType":"event","Event":"trade_manage_order_settlement","transaction_id":"42","merchant_id":"m","merchant_trade_no":"n","pay_time":1700000000,"shipped_time":"1700000100","estimated_settlement_time":1700600000}"#,
+    ) else {
+        panic!()
+    };
+    assert_eq!(settled.shipped_time, Some(1_700_000_100));
+    assert_eq!(settled.settlement_time, None);
+}
+
+#[test]
+fn add_express_path_reads_the_same_from_xml_and_json() {
+    use wechat_callback::message::Event;
+    let xml = Callback::from_xml(
+        "<xml><ToUserName><![CDATA[gh]]></ToUserName><FromUserName><![CDATA[o]]></FromUserName><CreateTime>1546924844</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[add_express_path]]></Event><DeliveryID><![CDATA[SF]]></DeliveryID><WaybillId><![CDATA[w1]]></WaybillId><Version>3</Version><Count>2</Count><Actions><ActionTime>1546924840</ActionTime><ActionType>100001</ActionType><ActionMsg><![CDATA[揽件阶段]]></ActionMsg></Actions><Actions><ActionTime>1546924841</ActionTime><ActionType>200001</ActionType><ActionMsg><![CDATA[运输阶段]]></ActionMsg></Actions><OrderId><![CDATA[o1]]></OrderId></xml>",
+    )
+    .unwrap();
+    let json = event(
+        r#"{"ToUserName":"gh","FromUserName":"o","CreateTime":1546924844,"MsgType":"event","Event":"add_express_path","DeliveryID":"SF","WaybillId":"w1","Version":3,"Count":2,"Actions":[{"ActionTime":1546924840,"ActionType":100001,"ActionMsg":"揽件阶段"},{"ActionTime":1546924841,"ActionType":200001,"ActionMsg":"运输阶段"}],"OrderId":"o1"}"#,
+    );
+    let Message::Event(from_xml) = xml.message() else {
+        panic!()
+    };
+    assert_eq!(from_xml, &json);
+    let Event::AddExpressPath(path) = json else {
+        panic!()
+    };
+    assert_eq!(path.actions.len(), 2);
+    assert_eq!(path.actions[1].action_type, Some(200_001));
+    assert_eq!(path.actions[0].action_msg, "揽件阶段");
+}

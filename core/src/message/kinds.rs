@@ -10,7 +10,10 @@
 //! “模板消息 / 事件推送”, “群发接口 / 事件推送群发结果”, “发布能力 / 发布状态轮询与事件推送”,
 //! “订阅通知 / 事件推送”, “客服消息 / 会话状态通知事件”, “用户信息变更事件”, “卡券事件推送”;
 //! 企业微信 “接收消息与事件” (`enter_agent`, `change_contact`, `batch_job_result`);
-//! 小程序 “消息推送 / 客服消息” (`miniprogrampage`).
+//! 小程序 “消息推送 / 客服消息” (`miniprogrampage`, `user_enter_tempsession`), “内容安全”
+//! (`wxa_media_check`), “发货信息管理” (`trade_manage_*`), “物流助手” (`add_express_path`),
+//! 小游戏 “虚拟支付” (`xpay_*`); field names as the peers' structs carry them
+//! (`../shared/callback-formats.md` §1.8).
 
 /// Calls `$callback! { messages { … } events { … } }` with the table below.
 macro_rules! for_each_kind {
@@ -315,6 +318,102 @@ macro_rules! for_each_kind {
                     job_type: ByteString = "BatchJob/JobType",
                     err_code: Option<i64> = "BatchJob/ErrCode",
                     err_msg: Option<ByteString> = "BatchJob/ErrMsg",
+                }
+                /// Mini-program: a user entered the customer-service chat (客服会话).
+                UserEnterTempsession(UserEnterTempsession) = "user_enter_tempsession", EventUserEnterTempsession, on_event_user_enter_tempsession {
+                    /// The `session-from` of the contact button.
+                    session_from: ByteString = "SessionFrom",
+                }
+                /// Mini-program: the result of an asynchronous media check (内容安全), version 2
+                /// (`result`, `detail`) or version 1 (`isrisky`, `status_code`). Match it to the
+                /// request by `trace_id`.
+                WxaMediaCheck(WxaMediaCheck) = "wxa_media_check", EventWxaMediaCheck, on_event_wxa_media_check {
+                    appid: ByteString = "appid",
+                    trace_id: ByteString = "trace_id",
+                    /// 2 for the version-2 result; absent in version 1.
+                    version: Option<u32> = "version",
+                    /// Version 2: `pass`, `review` or `risky`.
+                    suggest: Option<ByteString> = "result/suggest",
+                    /// Version 2: the label (a number, sent as a number or a string).
+                    label: Option<ByteString> = "result/label",
+                    /// Version 2: each strategy's verdict.
+                    details: Vec<MediaCheckDetail> = "detail",
+                    /// Version 1: 1 when risky.
+                    isrisky: Option<u32> = "isrisky",
+                    /// Version 1.
+                    status_code: Option<i64> = "status_code",
+                    errcode: Option<i64> = "errcode",
+                }
+                /// Mini-program order management (发货信息管理): remind to call the API.
+                TradeManageRemindAccessApi(TradeManageRemindAccessApi) = "trade_manage_remind_access_api", EventTradeManageRemindAccessApi, on_event_trade_manage_remind_access_api {
+                    msg: ByteString = "msg",
+                }
+                /// Mini-program order management: remind to upload shipping information.
+                TradeManageRemindShipping(TradeManageRemindShipping) = "trade_manage_remind_shipping", EventTradeManageRemindShipping, on_event_trade_manage_remind_shipping {
+                    transaction_id: ByteString = "transaction_id",
+                    merchant_id: ByteString = "merchant_id",
+                    sub_merchant_id: Option<ByteString> = "sub_merchant_id",
+                    merchant_trade_no: ByteString = "merchant_trade_no",
+                    /// Unix seconds.
+                    pay_time: Option<u64> = "pay_time",
+                    msg: ByteString = "msg",
+                }
+                /// Mini-program order management: an order was shipped or settled.
+                TradeManageOrderSettlement(TradeManageOrderSettlement) = "trade_manage_order_settlement", EventTradeManageOrderSettlement, on_event_trade_manage_order_settlement {
+                    transaction_id: ByteString = "transaction_id",
+                    merchant_id: ByteString = "merchant_id",
+                    sub_merchant_id: Option<ByteString> = "sub_merchant_id",
+                    merchant_trade_no: ByteString = "merchant_trade_no",
+                    /// Unix seconds, as every time below.
+                    pay_time: Option<u64> = "pay_time",
+                    shipped_time: Option<u64> = "shipped_time",
+                    estimated_settlement_time: Option<u64> = "estimated_settlement_time",
+                    /// 1: confirmed automatically, 2: by the user.
+                    confirm_receive_method: Option<u32> = "confirm_receive_method",
+                    confirm_receive_time: Option<u64> = "confirm_receive_time",
+                    settlement_time: Option<u64> = "settlement_time",
+                }
+                /// Mini-program logistics (物流助手): a new step on a waybill's path.
+                AddExpressPath(AddExpressPath) = "add_express_path", EventAddExpressPath, on_event_add_express_path {
+                    delivery_id: ByteString = "DeliveryID",
+                    waybill_id: ByteString = "WaybillId",
+                    order_id: ByteString = "OrderId",
+                    version: Option<u64> = "Version",
+                    count: Option<u32> = "Count",
+                    actions: Vec<ExpressAction> = "Actions",
+                }
+                /// Mini-game virtual payment (虚拟支付): goods to deliver.
+                XpayGoodsDeliverNotify(XpayGoodsDeliverNotify) = "xpay_goods_deliver_notify", EventXpayGoodsDeliverNotify, on_event_xpay_goods_deliver_notify {
+                    openid: ByteString = "OpenId",
+                    out_trade_no: ByteString = "OutTradeNo",
+                    /// 0: live, 1: sandbox.
+                    env: Option<u32> = "Env",
+                    mch_order_no: Option<ByteString> = "WeChatPayInfo/MchOrderNo",
+                    transaction_id: Option<ByteString> = "WeChatPayInfo/TransactionId",
+                    /// Unix seconds.
+                    paid_time: Option<u64> = "WeChatPayInfo/PaidTime",
+                    product_id: Option<ByteString> = "GoodsInfo/ProductId",
+                    quantity: Option<u64> = "GoodsInfo/Quantity",
+                    /// In cents (分), as the prices below.
+                    orig_price: Option<u64> = "GoodsInfo/OrigPrice",
+                    actual_price: Option<u64> = "GoodsInfo/ActualPrice",
+                    attach: Option<ByteString> = "GoodsInfo/Attach",
+                }
+                /// Mini-game virtual payment: tokens (代币) paid for.
+                XpayCoinPayNotify(XpayCoinPayNotify) = "xpay_coin_pay_notify", EventXpayCoinPayNotify, on_event_xpay_coin_pay_notify {
+                    openid: ByteString = "OpenId",
+                    out_trade_no: ByteString = "OutTradeNo",
+                    /// 0: live, 1: sandbox.
+                    env: Option<u32> = "Env",
+                    mch_order_no: Option<ByteString> = "WeChatPayInfo/MchOrderNo",
+                    transaction_id: Option<ByteString> = "WeChatPayInfo/TransactionId",
+                    /// Unix seconds.
+                    paid_time: Option<u64> = "WeChatPayInfo/PaidTime",
+                    quantity: Option<u64> = "CoinInfo/Quantity",
+                    /// In cents (分), as the price below.
+                    orig_price: Option<u64> = "CoinInfo/OrigPrice",
+                    actual_price: Option<u64> = "CoinInfo/ActualPrice",
+                    attach: Option<ByteString> = "CoinInfo/Attach",
                 }
             }
         }
