@@ -9,8 +9,8 @@ use wechat_callback::crypto::EncryptedReply;
 use wechat_callback::message::Text;
 use wechat_callback::reply::Reply;
 use wechat_callback::{
-    Callback, Config, EncodingAesKey, Engine, Error, ErrorKind, Handled, Mode, Received, Router,
-    Token, adapter,
+    BodyFormat, Callback, Config, EncodingAesKey, Engine, Error, ErrorKind, Handled, Mode,
+    Received, Router, Token, adapter,
 };
 
 use crate::wire::Client;
@@ -44,9 +44,12 @@ pub struct Fixture {
 /// The account a fixture was recorded for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FixtureConfig {
-    /// `mp` (official account) or `wecom`.
+    /// `mp` (official account), `miniprogram` or `wecom`.
     #[serde(default = "default_platform")]
     pub platform: String,
+    /// `miniprogram` only: `xml` (the default) or `json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
     /// The token.
     pub token: String,
     /// The 43-character EncodingAESKey; absent for a plaintext-only account.
@@ -87,8 +90,12 @@ impl FixtureConfig {
         let mut config = match (self.platform.as_str(), key) {
             ("wecom", Some(key)) => Config::wecom(token, key, self.appid.as_str()),
             ("wecom", None) => return Err("a wecom fixture needs encoding_aes_key".into()),
-            ("mp", key) => {
-                let config = Config::official_account(token, self.appid.as_str());
+            (platform @ ("mp" | "miniprogram"), key) => {
+                let config = if platform == "mp" {
+                    Config::official_account(token, self.appid.as_str())
+                } else {
+                    Config::mini_program(token, self.appid.as_str())
+                };
                 match key {
                     Some(key) => config.with_encoding_aes_key(key),
                     None => config,
@@ -96,6 +103,12 @@ impl FixtureConfig {
             }
             (other, _) => return Err(format!("unknown platform {other:?}")),
         };
+        if let Some(format) = &self.format {
+            let format: BodyFormat = format
+                .parse()
+                .map_err(|_| format!("unknown format {format:?}"))?;
+            config = config.with_format(format);
+        }
         if let Some(mode) = &self.mode {
             let mode: Mode = mode.parse().map_err(|_| format!("unknown mode {mode:?}"))?;
             config = config.with_mode(mode);
@@ -112,7 +125,14 @@ impl FixtureConfig {
     /// An engine for this account with the replay's echo handlers and the clock at `now`.
     pub fn engine(&self) -> Result<Engine, String> {
         let now = self.now;
-        Engine::new(self.to_config()?, echo_router())
+        // A mini-program account answers `success` to everything (replies go through the
+        // customer-service API).
+        let router = if self.platform == "miniprogram" {
+            Router::new()
+        } else {
+            echo_router()
+        };
+        Engine::new(self.to_config()?, router)
             .map(|engine| engine.with_clock(move || now))
             .map_err(|e| e.to_string())
     }
@@ -246,6 +266,39 @@ pub fn fields_json(element: wechat_callback::message::Element<'_>) -> Value {
     Value::Object(map)
 }
 
+/// A JSON body (a mini-program push in JSON) as the fixture format's field tree: objects
+/// and arrays as sent, every scalar a string (a number or boolean its literal JSON text, so a
+/// `MsgId` above 2^53 survives; `null` the empty string).
+pub fn json_fields(json: &str) -> Value {
+    use std::collections::BTreeMap;
+
+    use serde_json::value::RawValue;
+    fn convert(raw: &RawValue) -> Value {
+        let text = raw.get();
+        match text.as_bytes().first() {
+            Some(b'{') => serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(text).map_or(
+                Value::Null,
+                |members| {
+                    Value::Object(
+                        members
+                            .iter()
+                            .map(|(k, v)| (k.clone(), convert(v)))
+                            .collect(),
+                    )
+                },
+            ),
+            Some(b'[') => serde_json::from_str::<Vec<Box<RawValue>>>(text)
+                .map_or(Value::Null, |items| {
+                    Value::Array(items.iter().map(|item| convert(item)).collect())
+                }),
+            Some(b'"') => serde_json::from_str::<String>(text).map_or(Value::Null, Value::String),
+            Some(b'n') => Value::String(String::new()),
+            _ => Value::String(text.to_owned()),
+        }
+    }
+    serde_json::from_str::<Box<RawValue>>(json).map_or(Value::Null, |raw| convert(&raw))
+}
+
 /// What one run of a fixture produced, in the shape of the `--json` line.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
@@ -300,7 +353,10 @@ impl Outcome {
                             kind,
                             Some(head.msg_type.to_string()),
                             head.event.as_ref().map(|e| e.to_lowercase()),
-                            Some(fields_json(callback.fields().root())),
+                            Some(match callback.format() {
+                                BodyFormat::Json => json_fields(callback.fields().source()),
+                                BodyFormat::Xml => fields_json(callback.fields().root()),
+                            }),
                         )
                     }
                     _ => Self::base(name, "ok", None, None, status, body),

@@ -284,6 +284,7 @@ fn sign(args: SignArgs) -> Result<Value, String> {
     };
     let config = FixtureConfig {
         platform: "mp".into(),
+        format: None,
         token: request.token.clone(),
         encoding_aes_key: None,
         appid: args.appid.clone(),
@@ -337,6 +338,7 @@ fn encrypt(args: EncryptArgs) -> Result<Value, String> {
     };
     let config = FixtureConfig {
         platform: if args.wecom { "wecom" } else { "mp" }.into(),
+        format: None,
         token: request.token.clone(),
         encoding_aes_key: Some(args.aes_key.clone()),
         appid: args.appid.clone(),
