@@ -230,6 +230,9 @@ def main():
     agent = plain("AgentID", AGENT)
     ok_case("wecom_msg_text__safe", message_xml("text", [cdata("Content", "企业微信 hello"), plain("MsgId", "4561255354251345929")], to=CORPID, sender="zhangsan", extra=agent), "safe", "wecom")
     ok_case("wecom_msg_image__safe", message_xml("image", [cdata("PicUrl", "http://p.qpic.cn/1"), cdata("MediaId", "m1"), plain("MsgId", "4561255354251345930")], to=CORPID, sender="zhangsan", extra=agent), "safe", "wecom")
+    # WeCom: a message for another application of the corp (AgentID not the configured one).
+    other_agent = build("bad_wecom_other_agent__safe", message_xml("text", [cdata("Content", "for app 1000003"), plain("MsgId", "4561255354251345931")], to=CORPID, sender="zhangsan", extra=plain("AgentID", "1000003")), "safe", "wecom")
+    err_case("bad_wecom_other_agent__safe", other_agent, config("safe", "wecom"), "appid", source="generated: AgentID 1000003 to the account of AgentID 1000002")
     for event, inner in WECOM_EVENTS.items():
         ok_case(f"wecom_event_{event}__safe", message_xml("event", inner, to=CORPID, sender="sys" if event != "enter_agent" else "zhangsan", event=event, extra=agent), "safe", "wecom")
     # Unknown kinds are kept, never errors.

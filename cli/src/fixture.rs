@@ -103,6 +103,9 @@ impl FixtureConfig {
             }
             (other, _) => return Err(format!("unknown platform {other:?}")),
         };
+        if let Some(agent_id) = &self.agent_id {
+            config = config.with_agent_id(agent_id.as_str());
+        }
         if let Some(format) = &self.format {
             let format: BodyFormat = format
                 .parse()

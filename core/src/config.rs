@@ -222,6 +222,7 @@ pub struct Config {
     pub(crate) receive_id: ReceiveId,
     pub(crate) platform: Platform,
     pub(crate) format: BodyFormat,
+    pub(crate) agent_id: Option<String>,
     pub(crate) mode: Mode,
     pub(crate) timestamp_tolerance_s: Option<u64>,
     pub(crate) max_body_bytes: usize,
@@ -284,6 +285,7 @@ impl Config {
             receive_id,
             platform,
             format: BodyFormat::Xml,
+            agent_id: None,
             mode,
             timestamp_tolerance_s: None,
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
@@ -306,6 +308,15 @@ impl Config {
     #[must_use]
     pub fn with_format(mut self, format: BodyFormat) -> Self {
         self.format = format;
+        self
+    }
+
+    /// WeCom: the application's `AgentID`. A message whose `AgentID` is another one is
+    /// refused ([`ErrorKind::ReceiveId`], -40005): it was meant for another application of the
+    /// same corp. Messages without an `AgentID` (suite and contact events) pass.
+    #[must_use]
+    pub fn with_agent_id(mut self, agent_id: impl Into<String>) -> Self {
+        self.agent_id = Some(agent_id.into());
         self
     }
 
@@ -355,6 +366,11 @@ impl Config {
     /// The configured data format (mini-programs; XML elsewhere).
     pub fn format(&self) -> BodyFormat {
         self.format
+    }
+
+    /// The WeCom `AgentID` messages are checked against, when set.
+    pub fn agent_id(&self) -> Option<&str> {
+        self.agent_id.as_deref()
     }
 
     /// The mode.

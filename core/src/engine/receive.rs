@@ -128,7 +128,27 @@ impl Engine {
         } else {
             Document::from_shared(plaintext)?
         };
-        Ok(Callback::from_document(document, query, true)?.with_format(format))
+        let callback = Callback::from_document(document, query, true)?.with_format(format);
+        self.check_agent_id(&callback)?;
+        Ok(callback)
+    }
+
+    /// With [`Config::with_agent_id`](crate::Config::with_agent_id): refuses a message for
+    /// another application of the corp.
+    fn check_agent_id(&self, callback: &Callback) -> Result<(), Error> {
+        let (Some(expected), Some(actual)) = (
+            self.config.agent_id.as_deref(),
+            callback.head().agent_id.as_deref(),
+        ) else {
+            return Ok(());
+        };
+        if actual.is_empty() || actual == expected {
+            return Ok(());
+        }
+        Err(Error::with_detail(
+            ErrorKind::ReceiveId,
+            "AgentID is not the configured application's",
+        ))
     }
 
     fn check_timestamp(&self, timestamp: &str) -> Result<u64, Error> {
