@@ -268,6 +268,34 @@ impl Config {
         )
     }
 
+    /// An open-platform third-party platform (开放平台第三方平台): always safe mode and XML;
+    /// the receive id is the component appid, for its authorization events and for the
+    /// messages it receives on behalf of its authorizers alike.
+    pub fn open_platform(
+        token: Token,
+        encoding_aes_key: EncodingAesKey,
+        component_appid: impl Into<String>,
+    ) -> Self {
+        let mut config = Self::new(
+            token,
+            Some(encoding_aes_key),
+            ReceiveId::AppId(component_appid.into()),
+            Mode::Safe,
+        );
+        config.platform = Platform::OpenPlatform;
+        config
+    }
+
+    /// This WeCom configuration as a third-party suite's (企业微信第三方应用): receive id the
+    /// suite id for its command callbacks.
+    #[must_use]
+    pub fn for_wecom_suite(mut self) -> Self {
+        if self.receive_id.is_wecom() {
+            self.platform = Platform::WeComSuite;
+        }
+        self
+    }
+
     fn new(
         token: Token,
         encoding_aes_key: Option<EncodingAesKey>,

@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The pipeline, in the order a callback flows through it.
+pub mod accounts;
 pub mod adapter;
 mod callback;
 mod config;
