@@ -28,7 +28,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::{BodyFormat, Config, EncodingAesKey, Mode, Platform, Token};
+use crate::engine::Engine;
 use crate::error::{Error, ErrorKind};
+use crate::router::Router;
 
 /// One account of the file: its URL id and its configuration.
 #[derive(Debug, Clone)]
@@ -52,6 +54,110 @@ impl Account {
     pub fn into_config(self) -> Config {
         self.config
     }
+}
+
+/// The engines of many accounts, found by id: what an adapter serves at `/wechat/{id}`. An
+/// id it does not hold gets 404 without any other work.
+///
+/// ```
+/// use wechat_callback::accounts::Accounts;
+/// use wechat_callback::{Config, Engine, Router, Token};
+/// let mut accounts = Accounts::new();
+/// accounts.insert("shop", Engine::new(Config::official_account(Token::new("t")?, "wx1"), Router::new())?)?;
+/// assert_eq!(accounts.get("shop").unwrap().account_id(), Some("shop"));
+/// assert!(accounts.get("other").is_none());
+/// # Ok::<(), wechat_callback::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Accounts {
+    engines: std::collections::BTreeMap<std::sync::Arc<str>, std::sync::Arc<Engine>>,
+}
+
+impl Accounts {
+    /// No accounts yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// One engine per account of an accounts file ([`parse_accounts`]), each with the router
+    /// `router` makes for it (share handlers by building the same router for several; they
+    /// learn the account from [`Callback::account_id`](crate::Callback::account_id)) and the
+    /// account's id ([`Engine::with_account_id`]). `engine` adjusts each engine (deadline,
+    /// late-reply hook, dedup store); pass `|_, engine| engine` for the defaults.
+    ///
+    /// # Errors
+    /// As [`parse_accounts`] and [`Engine::new`].
+    pub fn from_file(
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+        router: impl Fn(&Account) -> Router,
+        engine: impl Fn(&Account, Engine) -> Engine,
+    ) -> Result<Self, Error> {
+        let mut accounts = Self::new();
+        for account in parse_accounts(text, env)? {
+            let built = Engine::new(account.config.clone(), router(&account))?;
+            let built = engine(&account, built);
+            accounts.insert(account.id.as_str(), built)?;
+        }
+        Ok(accounts)
+    }
+
+    /// Adds `engine` as account `id` (and names it so: [`Engine::with_account_id`]).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when `id` is empty, not made of letters, digits, `_`, `-` and
+    /// `.`, or already taken.
+    pub fn insert(&mut self, id: &str, engine: Engine) -> Result<(), Error> {
+        if !is_valid_id(id) {
+            return Err(Error::with_detail(
+                ErrorKind::Config,
+                "account id: use letters, digits, `_`, `-` and `.` only",
+            ));
+        }
+        if self.engines.contains_key(id) {
+            return Err(Error::with_detail(
+                ErrorKind::Config,
+                "account id: a second account with this id",
+            ));
+        }
+        let id: std::sync::Arc<str> = id.into();
+        let engine = engine.with_account_id(std::sync::Arc::clone(&id));
+        self.engines.insert(id, std::sync::Arc::new(engine));
+        Ok(())
+    }
+
+    /// The engine of account `id`.
+    pub fn get(&self, id: &str) -> Option<&std::sync::Arc<Engine>> {
+        self.engines.get(id)
+    }
+
+    /// The account ids, in order.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.engines.keys().map(|id| &**id)
+    }
+
+    /// Every account's engine, by id.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &std::sync::Arc<Engine>)> {
+        self.engines.iter().map(|(id, engine)| (&**id, engine))
+    }
+
+    /// How many accounts.
+    pub fn len(&self) -> usize {
+        self.engines.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.engines.is_empty()
+    }
+}
+
+/// Whether `id` can be an account id: a URL path segment of letters, digits, `_`, `-`, `.`.
+fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 #[derive(Deserialize)]
@@ -287,11 +393,7 @@ impl<E: Fn(&str) -> Option<String>> Reader<'_, E> {
         let id = match &entry.id {
             Some(id) => {
                 let id_text = self.expand(id, "id")?;
-                let valid = !id_text.is_empty()
-                    && id_text
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-                if !valid {
+                if !is_valid_id(&id_text) {
                     return Err(self.error(
                         id.span(),
                         "id",

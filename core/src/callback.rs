@@ -1,5 +1,7 @@
 //! A verified, decrypted and parsed callback: what handlers see.
 
+use std::sync::Arc;
+
 use crate::config::BodyFormat;
 use crate::error::Error;
 use crate::message::{Document, Head, Kind, Message};
@@ -19,6 +21,7 @@ pub struct Callback {
     query: CallbackQuery,
     encrypted: bool,
     format: BodyFormat,
+    account: Option<Arc<str>>,
 }
 
 impl Callback {
@@ -59,7 +62,14 @@ impl Callback {
             query,
             encrypted,
             format: BodyFormat::Xml,
+            account: None,
         })
+    }
+
+    /// This callback with the account id of the engine that received it.
+    pub(crate) fn with_account(mut self, account: Option<Arc<str>>) -> Self {
+        self.account = account;
+        self
     }
 
     /// This callback with its body format set (the engine reads JSON mini-program pushes).
@@ -97,6 +107,12 @@ impl Callback {
     /// mini-program push in JSON format.
     pub fn format(&self) -> BodyFormat {
         self.format
+    }
+
+    /// The id of the account that received it ([`Engine::with_account_id`](crate::Engine::with_account_id):
+    /// the accounts file's `id`, the `{id}` of `/wechat/{id}`); `None` for an engine without one.
+    pub fn account_id(&self) -> Option<&str> {
+        self.account.as_deref()
     }
 
     /// Whether the callback arrived encrypted (and so the reply will be).

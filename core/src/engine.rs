@@ -65,6 +65,7 @@ pub struct Engine {
     deadline: Duration,
     late_hook: Option<LateHook>,
     pub(crate) appid: Arc<str>,
+    account: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -75,6 +76,7 @@ impl std::fmt::Debug for Engine {
             .field("dedup", &self.dedup)
             .field("deadline", &self.deadline)
             .field("late_reply_hook", &self.late_hook.is_some())
+            .field("account", &self.account)
             .finish_non_exhaustive()
     }
 }
@@ -124,6 +126,7 @@ impl Engine {
             deadline: Self::DEFAULT_DEADLINE,
             late_hook: None,
             appid,
+            account: None,
         })
     }
 
@@ -167,6 +170,20 @@ impl Engine {
     {
         self.late_hook = Some(Arc::new(move |late| Box::pin(hook(late))));
         self
+    }
+
+    /// Names the account this engine serves (the `id` of the accounts file, the `{id}` of
+    /// `/wechat/{id}`): every callback carries it ([`Callback::account_id`]), so handlers
+    /// shared across accounts know which one called.
+    #[must_use]
+    pub fn with_account_id(mut self, id: impl Into<Arc<str>>) -> Self {
+        self.account = Some(id.into());
+        self
+    }
+
+    /// The account id set with [`Engine::with_account_id`].
+    pub fn account_id(&self) -> Option<&str> {
+        self.account.as_deref()
     }
 
     /// Replaces the clock (Unix seconds) used for the timestamp window and reply `CreateTime`

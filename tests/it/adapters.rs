@@ -1081,3 +1081,140 @@ fn actix_recovers_from_running_out_of_descriptors() {
         "adapters::actix_recovers_from_running_out_of_descriptors",
     );
 }
+
+/// Starts a server for many accounts on a free port of 127.0.0.1, account `id` at
+/// `/wechat/{id}`; returns `http://addr/wechat`.
+fn spawn_accounts(adapter: Adapter, accounts: wechat_callback::accounts::Accounts) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let runtime = || {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime")
+        };
+        let tokio_listener = |listener: std::net::TcpListener| {
+            listener.set_nonblocking(true).expect("nonblocking");
+            tokio::net::TcpListener::from_std(listener).expect("tokio listener")
+        };
+        match adapter {
+            Adapter::Hyper => runtime().block_on(async move {
+                let service = wechat_callback_hyper::accounts_service(accounts).at("/wechat");
+                wechat_callback_hyper::serve(tokio_listener(listener), service).await
+            }),
+            Adapter::Axum => runtime().block_on(async move {
+                let app = axum::Router::new()
+                    .nest_service("/wechat", wechat_callback_hyper::accounts_service(accounts));
+                axum::serve(tokio_listener(listener), app).await
+            }),
+            Adapter::Actix => actix_web::rt::System::new().block_on(async move {
+                let mount = wechat_callback_actix::configure_accounts("/wechat", accounts);
+                actix_web::HttpServer::new(move || actix_web::App::new().configure(mount.clone()))
+                    .workers(2)
+                    .disable_signals()
+                    .listen(listener)?
+                    .run()
+                    .await
+            }),
+            Adapter::Warp => runtime().block_on(async move {
+                use warp::Filter as _;
+                let routes =
+                    warp::path("wechat").and(wechat_callback_warp::accounts_filter(accounts));
+                wechat_callback_warp::serve(tokio_listener(listener), warp::service(routes)).await
+            }),
+        }
+        .expect("server");
+    });
+    wait_until_listening(addr);
+    format!("http://{addr}/wechat")
+}
+
+/// Three accounts of three platforms on one server, with one router: each answers its own
+/// requests, handlers learn which account called, and an unknown id gets 404.
+fn many_accounts_share_one_server(adapter: Adapter) {
+    let text = "[[account]]\nid = \"shop\"\nplatform = \"mp\"\nappid = \"wx5e7c1d9a0b3f2468\"\n\
+                token = \"${SHOP_TOKEN}\"\nencoding_aes_key = \"${KEY}\"\nmode = \"safe\"\n\
+                timestamp_tolerance_s = 300\n\n\
+                [[account]]\nid = \"corp\"\nplatform = \"wecom\"\nappid = \"ww0123456789abcdef\"\n\
+                token = \"corpToken\"\nencoding_aes_key = \"${KEY}\"\n\n\
+                [[account]]\nid = \"mini\"\nplatform = \"miniprogram\"\nappid = \"wxba5fad812f8e6fb9\"\n\
+                token = \"AAAAA\"\nencoding_aes_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"\n\
+                mode = \"safe\"\nformat = \"json\"\n";
+    let env = |name: &str| match name {
+        "SHOP_TOKEN" => Some(defaults::TOKEN.to_owned()),
+        "KEY" => Some(KEY.to_owned()),
+        _ => None,
+    };
+    let router = |_: &wechat_callback::accounts::Account| {
+        Router::new().on_text(|text: &Text, callback: &wechat_callback::Callback| {
+            Reply::text(format!(
+                "{}: {}",
+                callback.account_id().unwrap_or("?"),
+                text.content
+            ))
+        })
+    };
+    let accounts =
+        wechat_callback::accounts::Accounts::from_file(text, env, router, |_, e| e).unwrap();
+    let base = spawn_accounts(adapter, accounts);
+    let client = Client::default();
+
+    let shop = mp_sender(Mode::Safe);
+    let response = send_text(&client, &format!("{base}/shop"), &shop, "你好");
+    assert_eq!(reply_content(&shop, &response, true), "shop: 你好");
+
+    let corp = Sender::wecom("corpToken", KEY, CORPID, Some("1000002".into())).unwrap();
+    let response = send_text(&client, &format!("{base}/corp"), &corp, "hi");
+    assert_eq!(response.status(), 200);
+    // The shop's message sent to the corp's URL fails the corp's checks.
+    let misdirected = send_text(&client, &format!("{base}/corp"), &shop, "lost");
+    assert_eq!(misdirected.status(), 401);
+
+    // The official mini-program vector, at the mini-program's URL.
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!(
+            "{base}/mini?signature=6c5c811b55cc85e0e1b54100749188c20beb3f5d&timestamp=1714112445&nonce=415670741&openid=o9AgO5Kd5ggOC-bXrbNODIiE3bGY&encrypt_type=aes&msg_signature=046e02f8204d34f8ba5fa3b1db94908f3df2e9b3"
+        ))
+        .header("content-type", "text/xml")
+        .body(Bytes::from(format!(
+            "{{\"ToUserName\":\"gh_97417a04a28d\",\"Encrypt\":\"{}\"}}",
+            crate::miniprogram::ENCRYPT
+        )))
+        .unwrap();
+    let response = client.send(request).unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.body().as_ref(), b"success");
+
+    for path in ["/nobody", "", "/shop/extra", "/"] {
+        let request = http::Request::builder()
+            .method("POST")
+            .uri(format!("{base}{path}"))
+            .body(Bytes::from_static(b"<xml/>"))
+            .unwrap();
+        let response = client.send(request).unwrap();
+        assert_eq!(response.status(), 404, "{path:?}");
+    }
+}
+
+#[test]
+fn hyper_serves_many_accounts() {
+    many_accounts_share_one_server(Adapter::Hyper);
+}
+
+#[test]
+fn axum_serves_many_accounts() {
+    many_accounts_share_one_server(Adapter::Axum);
+}
+
+#[test]
+fn actix_serves_many_accounts() {
+    many_accounts_share_one_server(Adapter::Actix);
+}
+
+#[test]
+fn warp_serves_many_accounts() {
+    many_accounts_share_one_server(Adapter::Warp);
+}

@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, HttpServer, web};
 use bytes::Bytes;
 use wechat_callback::Engine;
+use wechat_callback::accounts::Accounts;
 use wechat_callback::adapter;
 
 pub use wechat_callback_tokio::Limits;
@@ -90,6 +91,35 @@ pub fn configure(
         config.service(web::resource(path.as_str()).default_service(web::to(
             move |request: HttpRequest, payload: web::Payload| {
                 handle(Arc::clone(&engine), request, payload)
+            },
+        )));
+    }
+}
+
+/// Mounts many accounts: account `id` answers at `{prefix}/{id}` (every method; GET and POST
+/// are the callback's). An id naming no account gets 404 before the body is read. Pass the
+/// result to `App::configure` in the `HttpServer::new` factory; clone it per worker.
+pub fn configure_accounts(
+    prefix: impl Into<String>,
+    accounts: impl Into<Arc<Accounts>>,
+) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    let path = format!("{}/{{id}}", prefix.into().trim_end_matches('/'));
+    let accounts: Arc<Accounts> = accounts.into();
+    move |config: &mut web::ServiceConfig| {
+        let accounts = Arc::clone(&accounts);
+        config.service(web::resource(path.as_str()).default_service(web::to(
+            move |request: HttpRequest, payload: web::Payload| {
+                let engine = request
+                    .match_info()
+                    .get("id")
+                    .and_then(|id| accounts.get(id))
+                    .cloned();
+                async move {
+                    match engine {
+                        Some(engine) => handle(engine, request, payload).await,
+                        None => HttpResponse::NotFound().body("Not Found"),
+                    }
+                }
             },
         )));
     }

@@ -9,13 +9,21 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use wechat_callback::Engine;
+use wechat_callback::accounts::Accounts;
 use wechat_callback::adapter;
 
-/// The engine as a hyper and tower service; cheap to clone (one [`Arc`]).
+/// The engine (or the engines of many accounts) as a hyper and tower service; cheap to clone
+/// (one [`Arc`]).
 #[derive(Debug, Clone)]
 pub struct WechatService {
-    engine: Arc<Engine>,
+    target: Target,
     path: Option<Arc<str>>,
+}
+
+#[derive(Debug, Clone)]
+enum Target {
+    One(Arc<Engine>),
+    Many(Arc<Accounts>),
 }
 
 /// The engine as a service for hyper (`serve_connection`) and tower / axum
@@ -24,7 +32,17 @@ pub struct WechatService {
 /// methods other than GET and POST.
 pub fn service(engine: impl Into<Arc<Engine>>) -> WechatService {
     WechatService {
-        engine: engine.into(),
+        target: Target::One(engine.into()),
+        path: None,
+    }
+}
+
+/// Many accounts as one service: with [`WechatService::at`]`("/wechat")`, account `id` answers
+/// at `/wechat/{id}`; without it, at `/{id}`. A path naming no account gets 404 before
+/// anything else is read.
+pub fn accounts_service(accounts: impl Into<Arc<Accounts>>) -> WechatService {
+    WechatService {
+        target: Target::Many(accounts.into()),
         path: None,
     }
 }
@@ -69,7 +87,8 @@ pub type Response = http::Response<Full<Bytes>>;
 pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
 impl WechatService {
-    /// Answers only requests for `path` (such as `/wechat`); others get 404 unread.
+    /// Answers only requests for `path` (such as `/wechat`; for [`accounts_service`], the
+    /// prefix of `/wechat/{id}`); others get 404 unread.
     #[must_use]
     pub fn at(mut self, path: &str) -> Self {
         self.path = Some(path.into());
@@ -82,14 +101,11 @@ impl WechatService {
         B: http_body::Body<Data = Bytes>,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
-        if let Some(path) = &self.path
-            && request.uri().path() != &**path
-        {
+        let Some(engine) = self.engine_for(request.uri().path()) else {
             let mut response = Response::new(Full::new(Bytes::from_static(b"Not Found")));
             *response.status_mut() = http::StatusCode::NOT_FOUND;
             return response;
-        }
-        let engine = &self.engine;
+        };
         if let Some(refused) = adapter::refuse_connect(request.method().as_str()) {
             return refused.map(Full::new);
         }
@@ -113,6 +129,26 @@ impl WechatService {
         let request = http::Request::from_parts(parts, body);
         let response = adapter::handle(engine, request, wechat_callback_tokio::runtime()).await;
         response.map(Full::new)
+    }
+}
+
+impl WechatService {
+    /// The engine for a request path, if it serves one.
+    fn engine_for(&self, path: &str) -> Option<&Arc<Engine>> {
+        match &self.target {
+            Target::One(engine) => match &self.path {
+                Some(only) if path != &**only => None,
+                _ => Some(engine),
+            },
+            Target::Many(accounts) => {
+                let rest = match &self.path {
+                    Some(prefix) => path.strip_prefix(&**prefix)?,
+                    None => path,
+                };
+                let id = rest.strip_prefix('/')?;
+                accounts.get(id)
+            }
+        }
     }
 }
 

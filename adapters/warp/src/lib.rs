@@ -7,6 +7,7 @@ use bytes::{Buf, BufMut as _, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt as _};
 use warp::Filter;
 use wechat_callback::Engine;
+use wechat_callback::accounts::Accounts;
 use wechat_callback::adapter;
 
 /// The engine as a filter: extracts the method, query and body and answers with the engine's
@@ -23,6 +24,37 @@ pub fn filter(
         .then(move |method, query, length, body| {
             respond(Arc::clone(&engine), method, query, length, body)
         })
+}
+
+/// Many accounts as one filter: account `id` answers at the path segment `{id}` (mount it
+/// under a prefix: `warp::path("wechat").and(accounts_filter(accounts))` serves
+/// `/wechat/{id}`). An id naming no account gets 404 before the body is read. Never rejects.
+pub fn accounts_filter(
+    accounts: impl Into<Arc<Accounts>>,
+) -> impl Filter<Extract = (http::Response<Bytes>,), Error = warp::Rejection> + Clone {
+    let accounts: Arc<Accounts> = accounts.into();
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    warp::path::tail()
+        .and(warp::method())
+        .and(query)
+        .and(warp::header::optional::<String>("content-length"))
+        .and(warp::body::stream())
+        .then(move |tail: warp::path::Tail, method, query, length, body| {
+            // The rest of the path is the id, one segment; anything else names no account.
+            let engine = accounts.get(tail.as_str()).cloned();
+            async move {
+                match engine {
+                    Some(engine) => respond(engine, method, query, length, body).await,
+                    None => not_found(),
+                }
+            }
+        })
+}
+
+fn not_found() -> http::Response<Bytes> {
+    let mut response = http::Response::new(Bytes::from_static(b"Not Found"));
+    *response.status_mut() = http::StatusCode::NOT_FOUND;
+    response
 }
 
 pub use wechat_callback_tokio::{Limits, shutdown_signal};

@@ -38,9 +38,9 @@ impl Engine {
     ) -> Result<Received, Error> {
         match method {
             "GET" => self.receive_echostr(&query).map(Received::Echostr),
-            "POST" => self
-                .receive_message(query, body)
-                .map(|callback| Received::Message(Arc::new(callback))),
+            "POST" => self.receive_message(query, body).map(|callback| {
+                Received::Message(Arc::new(callback.with_account(self.account.clone())))
+            }),
             _ => Err(Error::new(ErrorKind::MethodNotAllowed)),
         }
     }
