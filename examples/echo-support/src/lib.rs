@@ -10,6 +10,7 @@
 //! | `WECHAT_APPID` | appid replies are encrypted for and requests checked against | [`DEMO_APPID`] |
 //! | `WECHAT_MODE` | `plain`, `compatible` or `safe` | `compatible` with a key, else `plain` |
 //! | `WECHAT_DEADLINE_MS` | how long async handlers may take before the answer is `success` | the engine's, 4000 |
+//! | `WECHAT_CONFIG` | an accounts file (TOML, see `wechat_callback::accounts`): serve each of its accounts at `/wechat/{id}` instead of the one account above | unset |
 //!
 //! The defaults match `wxcb simulate`'s, so both run with none set.
 
@@ -155,6 +156,76 @@ pub fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// What an example serves: one account at [`PATH`] (from the `WECHAT_*` variables), or every
+/// account of the accounts file named by `WECHAT_CONFIG` at `/wechat/{id}`.
+pub enum Served {
+    /// One account, at `/wechat`.
+    One(wechat_callback::Engine),
+    /// Every account of the file, account `id` at `/wechat/{id}`.
+    Many(wechat_callback::accounts::Accounts),
+}
+
+/// The handlers for one account of the file: [`router`]'s on official accounts, WeCom and
+/// open-platform accounts (authorizers' texts echoed; authorization events, which no handler
+/// takes, answered `success`); none on a mini-program, so everything there gets `success`
+/// (its replies go through the customer-service API).
+pub fn router_for(account: &wechat_callback::accounts::Account) -> Router {
+    match account.config().platform() {
+        wechat_callback::Platform::MiniProgram => Router::new(),
+        _ => router(),
+    }
+}
+
+/// Reads the settings and what to serve: with `WECHAT_CONFIG`, every account of that file
+/// (its `${VAR}`s from the environment), each with [`router_for`]'s handlers; without it,
+/// [`engine_from_env`]'s one account. Exits with a message naming the variable, or the file's
+/// line and field, when something is not valid.
+pub fn served_from_env() -> (Settings, Served) {
+    let Some(path) = std::env::var_os("WECHAT_CONFIG").filter(|p| !p.is_empty()) else {
+        let (settings, engine) = engine_from_env();
+        return (settings, Served::One(engine));
+    };
+    let built = Settings::from_env().and_then(|settings| {
+        let shown = std::path::Path::new(&path).display().to_string();
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("WECHAT_CONFIG {shown}: {e}"))?;
+        let deadline = settings.deadline;
+        let accounts = wechat_callback::accounts::Accounts::from_file(
+            &text,
+            |name| std::env::var(name).ok(),
+            router_for,
+            |_, engine| {
+                let engine = engine.with_late_reply_hook(print_late_reply);
+                match deadline {
+                    Some(deadline) => engine.with_deadline(deadline),
+                    None => engine,
+                }
+            },
+        )
+        .map_err(|e| format!("WECHAT_CONFIG {shown}: {e}"))?;
+        Ok((settings, Served::Many(accounts)))
+    });
+    built.unwrap_or_else(|problem| {
+        eprintln!("{problem}");
+        std::process::exit(2)
+    })
+}
+
+impl Served {
+    /// One line for the console: where the accounts answer (no secrets).
+    pub fn banner(&self, settings: &Settings, framework: &str) -> String {
+        match self {
+            Self::One(_) => settings.banner(framework),
+            Self::Many(accounts) => format!(
+                "{framework}: WeChat callbacks for {} accounts at http://{}{PATH}/{{id}}: {}",
+                accounts.len(),
+                settings.addr,
+                accounts.ids().collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
 }
 
 /// Reads the settings and builds the echo engine; exits with a message when a variable is

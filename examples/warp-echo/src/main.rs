@@ -7,15 +7,28 @@ use warp::Filter as _;
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     echo_support::init_logging();
-    let (settings, engine) = echo_support::engine_from_env();
-    let routes = warp::path(echo_support::PATH.trim_start_matches('/'))
-        .and(warp::path::end())
-        .and(wechat_callback_warp::filter(engine));
+    let (settings, served) = echo_support::served_from_env();
     let listener = tokio::net::TcpListener::bind(settings.addr).await?;
-    println!("{}", settings.banner("warp-echo"));
+    println!("{}", served.banner(&settings, "warp-echo"));
     // The same limits as hyper-echo's (head timeout, connection cap), and it stops on Ctrl-C
     // or SIGTERM after in-flight work finishes.
     let limits = wechat_callback_warp::Limits::default();
     let shutdown = wechat_callback_warp::shutdown_signal();
-    wechat_callback_warp::serve_with(listener, warp::service(routes), limits, shutdown).await
+    let prefix = warp::path(echo_support::PATH.trim_start_matches('/'));
+    match served {
+        // One account at /wechat.
+        echo_support::Served::One(engine) => {
+            let routes = prefix
+                .and(warp::path::end())
+                .and(wechat_callback_warp::filter(engine));
+            wechat_callback_warp::serve_with(listener, warp::service(routes), limits, shutdown)
+                .await
+        }
+        // Each account of WECHAT_CONFIG at /wechat/{id}.
+        echo_support::Served::Many(accounts) => {
+            let routes = prefix.and(wechat_callback_warp::accounts_filter(accounts));
+            wechat_callback_warp::serve_with(listener, warp::service(routes), limits, shutdown)
+                .await
+        }
+    }
 }
