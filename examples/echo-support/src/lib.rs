@@ -162,7 +162,7 @@ pub fn init_logging() {
 /// account of the accounts file named by `WECHAT_CONFIG` at `/wechat/{id}`.
 pub enum Served {
     /// One account, at `/wechat`.
-    One(wechat_callback::Engine),
+    One(Box<wechat_callback::Engine>),
     /// Every account of the file, account `id` at `/wechat/{id}`.
     Many(wechat_callback::accounts::Accounts),
 }
@@ -185,7 +185,7 @@ pub fn router_for(account: &wechat_callback::accounts::Account) -> Router {
 pub fn served_from_env() -> (Settings, Served) {
     let Some(path) = std::env::var_os("WECHAT_CONFIG").filter(|p| !p.is_empty()) else {
         let (settings, engine) = engine_from_env();
-        return (settings, Served::One(engine));
+        return (settings, Served::One(Box::new(engine)));
     };
     let built = Settings::from_env().and_then(|settings| {
         let shown = std::path::Path::new(&path).display().to_string();
