@@ -44,7 +44,7 @@ pub struct Fixture {
 /// The account a fixture was recorded for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FixtureConfig {
-    /// `mp` (official account), `miniprogram` or `wecom`.
+    /// `mp` (official account), `miniprogram`, `wecom`, `open_platform` or `wecom_suite`.
     #[serde(default = "default_platform")]
     pub platform: String,
     /// `miniprogram` only: `xml` (the default) or `json`.
@@ -100,6 +100,16 @@ impl FixtureConfig {
                     Some(key) => config.with_encoding_aes_key(key),
                     None => config,
                 }
+            }
+            ("open_platform", Some(key)) => Config::open_platform(token, key, self.appid.as_str()),
+            ("wecom_suite", Some(key)) => {
+                Config::wecom(token, key, self.appid.as_str()).for_wecom_suite()
+            }
+            ("open_platform" | "wecom_suite", None) => {
+                return Err(format!(
+                    "a {} fixture needs encoding_aes_key",
+                    self.platform
+                ));
             }
             (other, _) => return Err(format!("unknown platform {other:?}")),
         };
@@ -346,16 +356,27 @@ impl Outcome {
                     Received::Echostr(_) => Self::base(name, "ok", None, None, status, body)
                         .with_kind("echostr", None, None, None),
                     Received::Message(callback) => {
-                        let kind = if callback.kind().is_event() {
-                            "event"
-                        } else {
-                            "message"
-                        };
                         let head = callback.head();
+                        // InfoType pushes: kind `info`, the InfoType in `event`, no msg_type.
+                        let (kind, msg_type, event) = if callback.kind().is_info() {
+                            (
+                                "info",
+                                None,
+                                head.info_type.as_ref().map(|i| i.to_lowercase()),
+                            )
+                        } else if callback.kind().is_event() {
+                            (
+                                "event",
+                                Some(head.msg_type.to_string()),
+                                head.event.as_ref().map(|e| e.to_lowercase()),
+                            )
+                        } else {
+                            ("message", Some(head.msg_type.to_string()), None)
+                        };
                         Self::base(name, "ok", None, None, status, body).with_kind(
                             kind,
-                            Some(head.msg_type.to_string()),
-                            head.event.as_ref().map(|e| e.to_lowercase()),
+                            msg_type,
+                            event,
                             Some(match callback.format() {
                                 BodyFormat::Json => json_fields(callback.fields().source()),
                                 BodyFormat::Xml => fields_json(callback.fields().root()),

@@ -220,7 +220,8 @@ impl Dedup {
     ///
     /// Shapes: `msg|{ToUserName}|{MsgId}`; messages without `MsgId`:
     /// `msg|{ToUserName}|{FromUserName}|{CreateTime}|{MsgType}`; events:
-    /// `evt|{ToUserName}|{FromUserName}|{CreateTime}|{Event}|{EventKey}[|{sha1 hex}]`.
+    /// `evt|{ToUserName}|{FromUserName}|{CreateTime}|{Event}|{EventKey}[|{sha1 hex}]`;
+    /// `InfoType` pushes: `info|{ToUserName}|{InfoType}|{sha1 hex of the body}`.
     pub fn key(&self, callback: &Callback, wecom: bool) -> Option<String> {
         match self.keys.get(&callback.kind()) {
             Some(key) => key(callback),
@@ -238,6 +239,21 @@ pub fn official_key(callback: &Callback, wecom: bool) -> Option<String> {
     let mut create_time = itoa::Buffer::new();
     let create_time = create_time.format(head.create_time);
     let anonymous = from.is_empty() || head.create_time == 0;
+    if let Some(info_type) = head
+        .info_type
+        .as_deref()
+        .filter(|_| head.msg_type.is_empty())
+    {
+        // InfoType pushes carry no sender and no MsgId (WeCom suites not even CreateTime): a
+        // retry repeats the decrypted body exactly, so its digest tells deliveries apart
+        // (two contact changes in one second stay two: WxJava #3445).
+        let digest = digest(&[fields.source().as_bytes()]);
+        let hex = crate::signature::to_hex_array(&digest);
+        return Some(join(
+            &["info", to, info_type],
+            std::str::from_utf8(&hex).ok(),
+        ));
+    }
     if let Some(event) = &head.event {
         if anonymous {
             return None;

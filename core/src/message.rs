@@ -141,7 +141,67 @@ macro_rules! define_kinds {
                 $( $(#[$efdoc:meta])* $ef:ident : $eft:ty = $exml:literal ),* $(,)?
             }
         )*}
+        infos {$(
+            $(#[$idoc:meta])*
+            $IVar:ident($ITy:ident) = $itype:literal, $ikind:ident, $ion:ident {
+                $( $(#[$ifdoc:meta])* $if:ident : $ift:ty = $ixml:literal ),* $(,)?
+            }
+        )*}
     ) => {
+        $(
+            record_struct! {
+                $(#[$idoc])*
+                #[doc = concat!("\n\n`InfoType` = `", $itype, "` (no `MsgType`).")]
+                $ITy { $( $(#[$ifdoc])* $if : $ift = $ixml ),* }
+            }
+            impl sealed::Sealed for $ITy {}
+            impl Payload for $ITy {
+                const KIND: Kind = Kind::$ikind;
+                fn from_message(message: &Message) -> Option<&Self> {
+                    match message {
+                        Message::Info(Info::$IVar(payload)) => Some(payload),
+                        _ => None,
+                    }
+                }
+            }
+        )*
+
+        /// A push the open platform (第三方平台) or a WeCom suite (第三方应用) sends about
+        /// itself, by `InfoType` (its body has no `MsgType`).
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum Info {
+            $(
+                #[doc = concat!("`InfoType` = `", $itype, "`.")]
+                $IVar($ITy),
+            )*
+            /// Any other `InfoType`.
+            Unknown(UnknownInfo),
+        }
+
+        impl Info {
+            /// This push's kind.
+            pub const fn kind(&self) -> Kind {
+                match self {
+                    $(Info::$IVar(_) => Kind::$ikind,)*
+                    Info::Unknown(_) => Kind::InfoUnknown,
+                }
+            }
+        }
+
+        fn parse_info(doc: &Document, info_type: &str) -> Result<Info, Error> {
+            let root = doc.root();
+            $(
+                if info_type.eq_ignore_ascii_case($itype) {
+                    return Ok(Info::$IVar($ITy::from_element(root)?));
+                }
+            )*
+            Ok(Info::Unknown(UnknownInfo {
+                info_type: ByteString::from(info_type),
+                fields: doc.clone(),
+            }))
+        }
+
         $(
             record_struct! {
                 $(#[$mdoc])*
@@ -187,7 +247,9 @@ macro_rules! define_kinds {
             )*
             /// `MsgType` = `event`.
             Event(Event),
-            /// Any other `MsgType`, or none at all (e.g. open-platform `InfoType` envelopes).
+            /// No `MsgType` but an `InfoType`: the open platform's or a WeCom suite's own pushes.
+            Info(Info),
+            /// Any other `MsgType`, or none at all.
             Unknown(UnknownMessage),
         }
 
@@ -219,12 +281,19 @@ macro_rules! define_kinds {
             )*
             /// An `Event` not in the table.
             EventUnknown,
+            $(
+                #[doc = concat!("`InfoType` = `", $itype, "`.")]
+                $ikind,
+            )*
+            /// An `InfoType` not in the table.
+            InfoUnknown,
         }
 
         impl Kind {
             /// Every kind, in table order.
             pub const ALL: &'static [Kind] = &[
                 $(Kind::$mkind,)* Kind::UnknownMessage, $(Kind::$ekind,)* Kind::EventUnknown,
+                $(Kind::$ikind,)* Kind::InfoUnknown,
             ];
 
             /// The `MsgType` of this kind (`event` for events, empty for unknown messages).
@@ -232,8 +301,22 @@ macro_rules! define_kinds {
                 match self {
                     $(Kind::$mkind => $mtype,)*
                     Kind::UnknownMessage => "",
+                    $(Kind::$ikind)|* | Kind::InfoUnknown => "",
                     _ => "event",
                 }
+            }
+
+            /// The `InfoType` of this kind, for info kinds other than unknown.
+            pub const fn info_type(self) -> Option<&'static str> {
+                match self {
+                    $(Kind::$ikind => Some($itype),)*
+                    _ => None,
+                }
+            }
+
+            /// Whether this is an `InfoType` kind (open platform, WeCom suite).
+            pub const fn is_info(self) -> bool {
+                matches!(self, $(Kind::$ikind)|* | Kind::InfoUnknown)
             }
 
             /// The `Event` name as WeChat spells it, for event kinds other than unknown.
@@ -256,6 +339,7 @@ macro_rules! define_kinds {
                 match self {
                     $(Message::$MVar(_) => Kind::$mkind,)*
                     Message::Event(event) => event.kind(),
+                    Message::Info(info) => info.kind(),
                     Message::Unknown(_) => Kind::UnknownMessage,
                 }
             }
@@ -277,6 +361,9 @@ macro_rules! define_kinds {
             let msg_type = &*head.msg_type;
             if msg_type.eq_ignore_ascii_case("event") {
                 return parse_event(doc, head).map(Message::Event);
+            }
+            if let Some(info_type) = head.info_type.as_deref().filter(|_| msg_type.is_empty()) {
+                return parse_info(doc, info_type).map(Message::Info);
             }
             $(
                 if msg_type.eq_ignore_ascii_case($mtype) {
@@ -400,6 +487,27 @@ pub struct UnknownEvent {
     pub fields: Document,
 }
 
+/// An `InfoType` push whose `InfoType` is not in the table, with every field kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnknownInfo {
+    /// `InfoType` as sent.
+    pub info_type: ByteString,
+    /// The whole body as a field tree.
+    pub fields: Document,
+}
+
+impl sealed::Sealed for UnknownInfo {}
+impl Payload for UnknownInfo {
+    const KIND: Kind = Kind::InfoUnknown;
+    fn from_message(message: &Message) -> Option<&Self> {
+        match message {
+            Message::Info(Info::Unknown(payload)) => Some(payload),
+            _ => None,
+        }
+    }
+}
+
 impl sealed::Sealed for UnknownMessage {}
 impl Payload for UnknownMessage {
     const KIND: Kind = Kind::UnknownMessage;
@@ -428,6 +536,8 @@ impl std::fmt::Display for Kind {
             (Some(event), _) => write!(f, "event:{event}"),
             (None, Kind::UnknownMessage) => f.write_str("unknown"),
             (None, Kind::EventUnknown) => f.write_str("event:unknown"),
+            (None, Kind::InfoUnknown) => f.write_str("info:unknown"),
+            (None, kind) if kind.is_info() => write!(f, "info:{}", kind.info_type().unwrap_or("")),
             (None, kind) => f.write_str(kind.msg_type()),
         }
     }
@@ -449,6 +559,8 @@ pub struct Head {
     pub event: Option<ByteString>,
     /// `AgentID` (WeCom application id), when present.
     pub agent_id: Option<ByteString>,
+    /// `InfoType`, for the open platform's and WeCom suites' own pushes (no `MsgType`).
+    pub info_type: Option<ByteString>,
 }
 
 impl Head {
@@ -460,7 +572,7 @@ impl Head {
         let root = doc.root();
         // One pass over the root's children; of a repeated name the first counts, as in
         // `Element::child`.
-        let mut slots: [Option<Element<'_>>; 6] = [None; 6];
+        let mut slots: [Option<Element<'_>>; 7] = [None; 7];
         for child in root.children() {
             let slot = match child.name() {
                 "ToUserName" => 0,
@@ -469,6 +581,7 @@ impl Head {
                 "MsgType" => 3,
                 "Event" => 4,
                 "AgentID" => 5,
+                "InfoType" => 6,
                 _ => continue,
             };
             slots[slot].get_or_insert(child);
@@ -485,6 +598,7 @@ impl Head {
             msg_type: text(3).unwrap_or_default(),
             event: text(4),
             agent_id: text(5).map(|s| s.slice_ref(s.trim())),
+            info_type: text(6),
         })
     }
 }
@@ -558,15 +672,28 @@ mod tests {
 
     #[test]
     fn unknown_kinds_keep_every_field() {
-        let (_, message) = parse("<xml><InfoType>component_verify_ticket</InfoType></xml>");
+        let (_, message) = parse("<xml><Anything>kept</Anything></xml>");
         let Message::Unknown(unknown) = &message else {
             panic!()
         };
         assert_eq!(unknown.msg_type, "");
-        assert_eq!(
-            unknown.fields.child_text("InfoType"),
-            Some("component_verify_ticket")
+        assert_eq!(unknown.fields.child_text("Anything"), Some("kept"));
+        let (_, message) = parse("<xml><InfoType>notify_future_thing</InfoType><Y>2</Y></xml>");
+        let Message::Info(Info::Unknown(unknown)) = &message else {
+            panic!("{message:?}")
+        };
+        assert_eq!(unknown.info_type, "notify_future_thing");
+        assert_eq!(unknown.fields.child_text("Y"), Some("2"));
+        assert_eq!(message.kind(), Kind::InfoUnknown);
+        let (_, message) = parse(
+            "<xml><AppId>wxc</AppId><InfoType>Component_Verify_Ticket</InfoType>\
+             <ComponentVerifyTicket>t@@@1</ComponentVerifyTicket></xml>",
         );
+        let Message::Info(Info::ComponentVerifyTicket(ticket)) = &message else {
+            panic!("{message:?}")
+        };
+        assert_eq!(ticket.component_verify_ticket, "t@@@1");
+        assert_eq!(message.kind().to_string(), "info:component_verify_ticket");
         let (_, message) =
             parse("<xml><MsgType>event</MsgType><Event>brand_new</Event><X>1</X></xml>");
         let Message::Event(Event::Unknown(unknown)) = &message else {
@@ -600,6 +727,12 @@ mod tests {
         for kind in Kind::ALL {
             assert_eq!(kind.is_event(), kind.msg_type() == "event", "{kind:?}");
         }
-        assert_eq!(Kind::ALL.len(), 9 + 1 + 41 + 1);
+        assert_eq!(Kind::ALL.len(), 9 + 1 + 41 + 1 + 12 + 1);
+        for kind in Kind::ALL {
+            assert_eq!(
+                kind.is_info(),
+                kind.info_type().is_some() || *kind == Kind::InfoUnknown
+            );
+        }
     }
 }

@@ -7,7 +7,7 @@ mod handler;
 use std::sync::{Arc, LazyLock};
 
 use crate::callback::Callback;
-use crate::message::{Kind, Payload, UnknownEvent, UnknownMessage, for_each_kind};
+use crate::message::{Kind, Payload, UnknownEvent, UnknownInfo, UnknownMessage, for_each_kind};
 use crate::reply::Reply;
 
 pub(crate) use exec::{block_on, catch_unwind_future};
@@ -176,6 +176,10 @@ macro_rules! on_methods {
             $(#[$edoc:meta])*
             $EVar:ident($ETy:ident) = $etype:literal, $ekind:ident, $eon:ident { $($efields:tt)* }
         )*}
+        infos {$(
+            $(#[$idoc:meta])*
+            $IVar:ident($ITy:ident) = $itype:literal, $ikind:ident, $ion:ident { $($ifields:tt)* }
+        )*}
     ) => {
         impl<S: 'static> Router<S> {
             $(
@@ -202,6 +206,18 @@ macro_rules! on_methods {
                     self.on(handler)
                 }
             )*
+            $(
+                #[doc = concat!("Registers a handler for `InfoType` = `", $itype, "` ([`",
+                    stringify!($ITy), "`](crate::message::", stringify!($ITy),
+                    ")); same as [`Router::on`].")]
+                #[must_use]
+                pub fn $ion<H, M>(self, handler: H) -> Self
+                where
+                    H: Handler<crate::message::$ITy, S, M>,
+                {
+                    self.on(handler)
+                }
+            )*
         }
     };
 }
@@ -223,6 +239,16 @@ impl<S: 'static> Router<S> {
     pub fn on_unknown_event<H, M>(self, handler: H) -> Self
     where
         H: Handler<UnknownEvent, S, M>,
+    {
+        self.on(handler)
+    }
+
+    /// Registers a handler for `InfoType` pushes (open platform, WeCom suites) whose
+    /// `InfoType` is not in the kinds table.
+    #[must_use]
+    pub fn on_unknown_info<H, M>(self, handler: H) -> Self
+    where
+        H: Handler<UnknownInfo, S, M>,
     {
         self.on(handler)
     }

@@ -266,3 +266,55 @@ fn garbage_never_panics_and_never_answers_5xx() {
         }
     }
 }
+
+/// The open platform's and WeCom suites' own pushes (`InfoType`, no `MsgType`) are typed and
+/// dispatched by `InfoType`; an unknown `InfoType` reaches `on_unknown_info`; all answer
+/// `success`.
+#[test]
+fn info_type_pushes_are_dispatched_by_info_type() {
+    use wechat_callback::message::{Authorized, SuiteChangeContact, UnknownInfo};
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let (a, b, c) = (seen.clone(), seen.clone(), seen.clone());
+    let router = Router::new()
+        .on_info_authorized(move |auth: &Authorized| {
+            a.lock()
+                .unwrap()
+                .push(format!("authorized {}", auth.authorizer_appid));
+        })
+        .on_info_change_contact(move |change: &SuiteChangeContact| {
+            b.lock().unwrap().push(format!(
+                "contact {} {}",
+                change.auth_corp_id, change.change_type
+            ));
+        })
+        .on_unknown_info(move |info: &UnknownInfo| {
+            c.lock()
+                .unwrap()
+                .push(format!("unknown {}", info.info_type));
+        });
+    let engine = Engine::new(config(Mode::Plain), router)
+        .unwrap()
+        .with_clock(|| NOW);
+    for body in [
+        format!(
+            "<xml><AppId>wxcomp</AppId><CreateTime>{NOW}</CreateTime><InfoType>authorized</InfoType>\
+             <AuthorizerAppid>wxauth</AuthorizerAppid><AuthorizationCode>c</AuthorizationCode></xml>"
+        ),
+        "<xml><SuiteId>ww1</SuiteId><AuthCorpId>wwcorp</AuthCorpId><InfoType>change_contact</InfoType>\
+         <TimeStamp>1403610513</TimeStamp><ChangeType>create_user</ChangeType><UserID>z</UserID></xml>"
+            .to_owned(),
+        "<xml><AppId>wxcomp</AppId><InfoType>notify_future</InfoType></xml>".to_owned(),
+    ] {
+        let response = engine.handle(request(&engine, &body, false));
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.body().as_ref(), b"success");
+    }
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "authorized wxauth",
+            "contact wwcorp create_user",
+            "unknown notify_future"
+        ]
+    );
+}

@@ -27,7 +27,20 @@ fn every_kind_in_every_mode() {
     let names = names();
     let mut missing = Vec::new();
     for &kind in Kind::ALL {
-        if matches!(kind, Kind::UnknownMessage | Kind::EventUnknown) {
+        if matches!(
+            kind,
+            Kind::UnknownMessage | Kind::EventUnknown | Kind::InfoUnknown
+        ) {
+            continue;
+        }
+        // InfoType pushes are always encrypted: the open platform's, then a WeCom suite's
+        // (`change_contact` and `change_external_contact` only come from suites).
+        if let Some(info_type) = kind.info_type() {
+            let open = format!("info_{info_type}__safe");
+            let suite = format!("info_suite_{info_type}__safe");
+            if !names.contains(&open) && !names.contains(&suite) {
+                missing.push(suite);
+            }
             continue;
         }
         let stem = match kind.event() {

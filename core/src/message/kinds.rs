@@ -1,6 +1,6 @@
 //! The one list of callback kinds: data only.
 //!
-//! Each entry is `Variant(Struct) = "MsgType or Event", KindVariant, on_method { field: Type =
+//! Each entry is `Variant(Struct) = "MsgType, Event or InfoType", KindVariant, on_method { field: Type =
 //! "XML path", … }`. [`for_each_kind!`] hands the whole list to a macro: `message` builds the
 //! structs, [`Message`](super::Message), [`Event`](super::Event), [`Kind`](super::Kind) and the
 //! parser from it; `router` builds its `on_*` methods from it. Adding a kind here adds it
@@ -414,6 +414,119 @@ macro_rules! for_each_kind {
                     orig_price: Option<u64> = "CoinInfo/OrigPrice",
                     actual_price: Option<u64> = "CoinInfo/ActualPrice",
                     attach: Option<ByteString> = "CoinInfo/Attach",
+                }
+            }
+            infos {
+                /// Open platform: the ticket pushed every 10 minutes to the authorization-event
+                /// URL (valid 12 h; keep the latest).
+                ComponentVerifyTicket(ComponentVerifyTicket) = "component_verify_ticket", InfoComponentVerifyTicket, on_info_component_verify_ticket {
+                    /// The component (third-party platform) appid.
+                    appid: ByteString = "AppId",
+                    component_verify_ticket: ByteString = "ComponentVerifyTicket",
+                }
+                /// Open platform: an account authorized the platform.
+                Authorized(Authorized) = "authorized", InfoAuthorized, on_info_authorized {
+                    appid: ByteString = "AppId",
+                    authorizer_appid: ByteString = "AuthorizerAppid",
+                    authorization_code: ByteString = "AuthorizationCode",
+                    /// Unix seconds.
+                    authorization_code_expired_time: Option<u64> = "AuthorizationCodeExpiredTime",
+                    pre_auth_code: Option<ByteString> = "PreAuthCode",
+                }
+                /// Open platform: an account changed its authorization.
+                UpdateAuthorized(UpdateAuthorized) = "updateauthorized", InfoUpdateAuthorized, on_info_updateauthorized {
+                    appid: ByteString = "AppId",
+                    authorizer_appid: ByteString = "AuthorizerAppid",
+                    authorization_code: ByteString = "AuthorizationCode",
+                    /// Unix seconds.
+                    authorization_code_expired_time: Option<u64> = "AuthorizationCodeExpiredTime",
+                    pre_auth_code: Option<ByteString> = "PreAuthCode",
+                }
+                /// Open platform: an account withdrew its authorization.
+                Unauthorized(Unauthorized) = "unauthorized", InfoUnauthorized, on_info_unauthorized {
+                    appid: ByteString = "AppId",
+                    authorizer_appid: ByteString = "AuthorizerAppid",
+                }
+                /// Open platform: a fast-registered mini-program was created (快速注册).
+                NotifyThirdFasteregister(NotifyThirdFasteregister) = "notify_third_fasteregister", InfoNotifyThirdFasteregister, on_info_notify_third_fasteregister {
+                    appid: ByteString = "AppId",
+                    /// The new mini-program's appid (lower-case `appid`).
+                    registered_appid: Option<ByteString> = "appid",
+                    /// 0 on success.
+                    status: Option<i64> = "status",
+                    auth_code: Option<ByteString> = "auth_code",
+                    msg: Option<ByteString> = "msg",
+                    /// The enterprise's name (enterprise variant).
+                    name: Option<ByteString> = "info/name",
+                    code: Option<ByteString> = "info/code",
+                    code_type: Option<u32> = "info/code_type",
+                    legal_persona_wechat: Option<ByteString> = "info/legal_persona_wechat",
+                    legal_persona_name: Option<ByteString> = "info/legal_persona_name",
+                    component_phone: Option<ByteString> = "info/component_phone",
+                }
+                /// WeCom suite: the ticket pushed every 10 minutes (valid 30 min).
+                SuiteTicket(SuiteTicket) = "suite_ticket", InfoSuiteTicket, on_info_suite_ticket {
+                    suite_id: ByteString = "SuiteId",
+                    suite_ticket: ByteString = "SuiteTicket",
+                    /// Unix seconds.
+                    timestamp: Option<u64> = "TimeStamp",
+                }
+                /// WeCom suite: a corp installed the app; answer within 1000 ms, keep `AuthCode`
+                /// (valid 10 min).
+                CreateAuth(CreateAuth) = "create_auth", InfoCreateAuth, on_info_create_auth {
+                    suite_id: ByteString = "SuiteId",
+                    auth_code: ByteString = "AuthCode",
+                    /// Unix seconds.
+                    timestamp: Option<u64> = "TimeStamp",
+                    state: Option<ByteString> = "State",
+                }
+                /// WeCom suite: a corp changed the app's authorization.
+                ChangeAuth(ChangeAuth) = "change_auth", InfoChangeAuth, on_info_change_auth {
+                    suite_id: ByteString = "SuiteId",
+                    auth_corp_id: ByteString = "AuthCorpId",
+                    /// Unix seconds.
+                    timestamp: Option<u64> = "TimeStamp",
+                }
+                /// WeCom suite: a corp removed the app (delete its data).
+                CancelAuth(CancelAuth) = "cancel_auth", InfoCancelAuth, on_info_cancel_auth {
+                    suite_id: ByteString = "SuiteId",
+                    auth_corp_id: ByteString = "AuthCorpId",
+                    /// Unix seconds.
+                    timestamp: Option<u64> = "TimeStamp",
+                }
+                /// WeCom suite: a corp's permanent code was reset.
+                ResetPermanentCode(ResetPermanentCode) = "reset_permanent_code", InfoResetPermanentCode, on_info_reset_permanent_code {
+                    suite_id: ByteString = "SuiteId",
+                    auth_code: ByteString = "AuthCode",
+                    /// Unix seconds.
+                    timestamp: Option<u64> = "TimeStamp",
+                }
+                /// WeCom suite: an authorizing corp's address book changed (suite form of
+                /// `change_contact`); every other field is in
+                /// [`Callback::fields`](crate::Callback::fields).
+                ChangeContact(SuiteChangeContact) = "change_contact", InfoChangeContact, on_info_change_contact {
+                    suite_id: ByteString = "SuiteId",
+                    auth_corp_id: ByteString = "AuthCorpId",
+                    /// `create_user`, `update_user`, `delete_user`, `create_party`,
+                    /// `update_party`, `delete_party`, `update_tag`.
+                    change_type: ByteString = "ChangeType",
+                    user_id: Option<ByteString> = "UserID",
+                    open_user_id: Option<ByteString> = "OpenUserID",
+                    /// Unix seconds.
+                    timestamp: Option<u64> = "TimeStamp",
+                }
+                /// WeCom suite: an external contact changed (客户联系).
+                ChangeExternalContact(SuiteChangeExternalContact) = "change_external_contact", InfoChangeExternalContact, on_info_change_external_contact {
+                    suite_id: ByteString = "SuiteId",
+                    auth_corp_id: ByteString = "AuthCorpId",
+                    /// `add_external_contact`, `edit_external_contact`, `del_external_contact`, …
+                    change_type: ByteString = "ChangeType",
+                    user_id: Option<ByteString> = "UserID",
+                    external_user_id: Option<ByteString> = "ExternalUserID",
+                    state: Option<ByteString> = "State",
+                    welcome_code: Option<ByteString> = "WelcomeCode",
+                    /// Unix seconds.
+                    timestamp: Option<u64> = "TimeStamp",
                 }
             }
         }
