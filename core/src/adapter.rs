@@ -149,17 +149,40 @@ pub async fn handle<R: Runtime>(
     run(engine, receive(engine, &request), runtime).await
 }
 
-/// [`handle`] from what the engine reads of a request: the method (`GET`, `POST`; any other
-/// is answered 405), the query string and the body. For frameworks that hand these over apart
-/// (warp, actix-web), so the URI is not rebuilt and parsed again.
+/// What the engine reads of a request, for frameworks that hand these over apart (warp,
+/// actix-web) and for callbacks received on behalf of another account.
+#[derive(Debug, Clone)]
+pub struct RequestParts<'a> {
+    /// `GET` (URL verification) or `POST`; any other is answered 405.
+    pub method: &'a str,
+    /// The query string.
+    pub query: CallbackQuery,
+    /// The whole body.
+    pub body: Bytes,
+    /// The account the callback is for when it is not the engine's own: an open-platform
+    /// authorizer's appid (the `$APPID$` of the console's URL, `/wechat/{id}/{authorizer_appid}`).
+    /// Handlers read it from [`Callback::on_behalf_of`](crate::Callback::on_behalf_of).
+    pub on_behalf_of: Option<&'a str>,
+}
+
+/// Whether `engine` takes callbacks on behalf of the account `id` (the path segment after its
+/// own id): only an open-platform account does, for its authorizers, and `id` must look like
+/// one (letters, digits, `_`, `-`, `.`).
+pub fn serves_on_behalf_of(engine: &Engine, id: &str) -> bool {
+    engine.config().platform() == crate::config::Platform::OpenPlatform
+        && !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// [`handle`] from the [`RequestParts`], so the URI is not rebuilt and parsed again.
 pub async fn handle_parts<R: Runtime>(
     engine: &Arc<Engine>,
-    method: &str,
-    query: CallbackQuery,
-    body: Bytes,
+    parts: RequestParts<'_>,
     runtime: &Arc<R>,
 ) -> Response {
-    run(engine, receive_parts(engine, method, query, &body), runtime).await
+    run(engine, receive_parts(engine, parts), runtime).await
 }
 
 async fn run<R: Runtime>(engine: &Arc<Engine>, mut step: Step, runtime: &Arc<R>) -> Response {
@@ -252,9 +275,9 @@ pub fn receive(engine: &Engine, request: &http::Request<Bytes>) -> Step {
     engine.receive(request)
 }
 
-/// [`receive`] from the method, query and body ([`handle_parts`]).
-pub fn receive_parts(engine: &Engine, method: &str, query: CallbackQuery, body: &Bytes) -> Step {
-    engine.receive_parts(method, query, body)
+/// [`receive`] from the [`RequestParts`] ([`handle_parts`]).
+pub fn receive_parts(engine: &Engine, parts: RequestParts<'_>) -> Step {
+    engine.receive_parts(parts)
 }
 
 /// Starts the handlers of a received callback: synchronous ones run here until one answers;

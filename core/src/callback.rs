@@ -22,6 +22,7 @@ pub struct Callback {
     encrypted: bool,
     format: BodyFormat,
     account: Option<Arc<str>>,
+    on_behalf_of: Option<Box<str>>,
 }
 
 impl Callback {
@@ -63,12 +64,19 @@ impl Callback {
             encrypted,
             format: BodyFormat::Xml,
             account: None,
+            on_behalf_of: None,
         })
     }
 
     /// This callback with the account id of the engine that received it.
     pub(crate) fn with_account(mut self, account: Option<Arc<str>>) -> Self {
         self.account = account;
+        self
+    }
+
+    /// This callback as received on behalf of `id` (an open-platform authorizer).
+    pub(crate) fn with_on_behalf_of(mut self, id: &str) -> Self {
+        self.on_behalf_of = Some(id.into());
         self
     }
 
@@ -113,6 +121,13 @@ impl Callback {
     /// the accounts file's `id`, the `{id}` of `/wechat/{id}`); `None` for an engine without one.
     pub fn account_id(&self) -> Option<&str> {
         self.account.as_deref()
+    }
+
+    /// The account this callback was received for when it is not the receiving account's
+    /// own: an open-platform authorizer's appid (the `$APPID$` of the console's message URL,
+    /// served at `/wechat/{id}/{authorizer_appid}`). `None` otherwise.
+    pub fn on_behalf_of(&self) -> Option<&str> {
+        self.on_behalf_of.as_deref()
     }
 
     /// Whether the callback arrived encrypted (and so the reply will be).

@@ -17,7 +17,6 @@ use crate::config::{BodyFormat, Config};
 use crate::crypto::{MsgCrypt, seal_envelope, seal_json_envelope};
 use crate::dedup::{Claim, Dedup, DedupStore};
 use crate::error::{Error, ErrorKind};
-use crate::query::CallbackQuery;
 use crate::reply::Reply;
 use crate::router::{BoxFuture, Dispatched, Router, block_on, inline_blocking};
 
@@ -293,8 +292,15 @@ impl Engine {
     }
 
     /// [`Engine::receive`] from the method, query and body.
-    pub(crate) fn receive_parts(&self, method: &str, query: CallbackQuery, body: &Bytes) -> Step {
-        self.received(self.open_parts(method, query, body))
+    pub(crate) fn receive_parts(&self, parts: crate::adapter::RequestParts<'_>) -> Step {
+        let opened = self.open_parts(parts.method, parts.query, &parts.body);
+        self.received(match (opened, parts.on_behalf_of) {
+            (Ok(Received::Message(callback)), Some(on_behalf_of)) => {
+                let callback = Arc::unwrap_or_clone(callback).with_on_behalf_of(on_behalf_of);
+                Ok(Received::Message(Arc::new(callback)))
+            }
+            (opened, _) => opened,
+        })
     }
 
     fn received(&self, opened: Result<Received, Error>) -> Step {

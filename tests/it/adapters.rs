@@ -1141,7 +1141,9 @@ fn many_accounts_share_one_server(adapter: Adapter) {
                 token = \"corpToken\"\nencoding_aes_key = \"${KEY}\"\n\n\
                 [[account]]\nid = \"mini\"\nplatform = \"miniprogram\"\nappid = \"wxba5fad812f8e6fb9\"\n\
                 token = \"AAAAA\"\nencoding_aes_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"\n\
-                mode = \"safe\"\nformat = \"json\"\n";
+                mode = \"safe\"\nformat = \"json\"\n\n\
+                [[account]]\nid = \"op\"\nplatform = \"open_platform\"\nappid = \"wx9c1d0a2b3e4f5061\"\n\
+                token = \"opToken\"\nencoding_aes_key = \"${KEY}\"\n";
     let env = |name: &str| match name {
         "SHOP_TOKEN" => Some(defaults::TOKEN.to_owned()),
         "KEY" => Some(KEY.to_owned()),
@@ -1149,11 +1151,13 @@ fn many_accounts_share_one_server(adapter: Adapter) {
     };
     let router = |_: &wechat_callback::accounts::Account| {
         Router::new().on_text(|text: &Text, callback: &wechat_callback::Callback| {
-            Reply::text(format!(
-                "{}: {}",
-                callback.account_id().unwrap_or("?"),
-                text.content
-            ))
+            let account = callback.account_id().unwrap_or("?");
+            match callback.on_behalf_of() {
+                Some(authorizer) => {
+                    Reply::text(format!("{account}/{authorizer}: {}", text.content))
+                }
+                None => Reply::text(format!("{account}: {}", text.content)),
+            }
         })
     };
     let accounts =
@@ -1188,7 +1192,18 @@ fn many_accounts_share_one_server(adapter: Adapter) {
     assert_eq!(response.status(), 200);
     assert_eq!(response.body().as_ref(), b"success");
 
-    for path in ["/nobody", "", "/shop/extra", "/"] {
+    // An open-platform authorizer's message at /wechat/{id}/{authorizer_appid}: decrypted
+    // with the component's key and appid; the handler learns the authorizer.
+    let op = Sender::official_account("opToken", KEY, "wx9c1d0a2b3e4f5061", Mode::Safe).unwrap();
+    let response = send_text(&client, &format!("{base}/op/wxauthorizer0001"), &op, "代收");
+    assert_eq!(
+        reply_content(&op, &response, true),
+        "op/wxauthorizer0001: 代收"
+    );
+    let response = send_text(&client, &format!("{base}/op"), &op, "自己");
+    assert_eq!(reply_content(&op, &response, true), "op: 自己");
+
+    for path in ["/nobody", "", "/shop/extra", "/", "/op/bad%2Fid", "/op/a/b"] {
         let request = http::Request::builder()
             .method("POST")
             .uri(format!("{base}{path}"))

@@ -103,25 +103,33 @@ pub fn configure_accounts(
     prefix: impl Into<String>,
     accounts: impl Into<Arc<Accounts>>,
 ) -> impl Fn(&mut web::ServiceConfig) + Clone {
-    let path = format!("{}/{{id}}", prefix.into().trim_end_matches('/'));
+    let prefix = prefix.into().trim_end_matches('/').to_owned();
+    let paths = [
+        format!("{prefix}/{{id}}"),
+        // An open-platform account's authorizers: `{prefix}/{id}/{authorizer_appid}`.
+        format!("{prefix}/{{id}}/{{on_behalf_of}}"),
+    ];
     let accounts: Arc<Accounts> = accounts.into();
     move |config: &mut web::ServiceConfig| {
-        let accounts = Arc::clone(&accounts);
-        config.service(web::resource(path.as_str()).default_service(web::to(
-            move |request: HttpRequest, payload: web::Payload| {
-                let engine = request
-                    .match_info()
-                    .get("id")
-                    .and_then(|id| accounts.get(id))
-                    .cloned();
-                async move {
-                    match engine {
-                        Some(engine) => handle(engine, request, payload).await,
-                        None => HttpResponse::NotFound().body("Not Found"),
+        for path in &paths {
+            let accounts = Arc::clone(&accounts);
+            config.service(web::resource(path.as_str()).default_service(web::to(
+                move |request: HttpRequest, payload: web::Payload| {
+                    let info = request.match_info();
+                    let engine = info.get("id").and_then(|id| accounts.get(id)).filter(|e| {
+                        info.get("on_behalf_of")
+                            .is_none_or(|sub| adapter::serves_on_behalf_of(e, sub))
+                    });
+                    let engine = engine.cloned();
+                    async move {
+                        match engine {
+                            Some(engine) => handle(engine, request, payload).await,
+                            None => HttpResponse::NotFound().body("Not Found"),
+                        }
                     }
-                }
-            },
-        )));
+                },
+            )));
+        }
     }
 }
 
@@ -153,7 +161,13 @@ pub async fn handle(
     // actix-web 4 is built on `http` 0.2: the method and the query go over as text.
     let query = wechat_callback::CallbackQuery::from_query(request.query_string());
     let runtime = wechat_callback_tokio::detached();
-    convert(adapter::handle_parts(&engine, request.method().as_str(), query, body, runtime).await)
+    let parts = adapter::RequestParts {
+        method: request.method().as_str(),
+        query,
+        body,
+        on_behalf_of: request.match_info().get("on_behalf_of"),
+    };
+    convert(adapter::handle_parts(&engine, parts, runtime).await)
 }
 
 fn convert(response: http::Response<Bytes>) -> HttpResponse {

@@ -101,11 +101,13 @@ impl WechatService {
         B: http_body::Body<Data = Bytes>,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
-        let Some(engine) = self.engine_for(request.uri().path()) else {
+        let Some((engine, on_behalf_of)) = self.engine_for(request.uri().path()) else {
             let mut response = Response::new(Full::new(Bytes::from_static(b"Not Found")));
             *response.status_mut() = http::StatusCode::NOT_FOUND;
             return response;
         };
+        // Owned, as the request is taken apart below (only for an authorizer's path).
+        let on_behalf_of = on_behalf_of.map(str::to_owned);
         if let Some(refused) = adapter::refuse_connect(request.method().as_str()) {
             return refused.map(Full::new);
         }
@@ -126,27 +128,45 @@ impl WechatService {
             }
             Ok(Err(error)) => return adapter::bad_request(error).map(Full::new),
         };
-        let request = http::Request::from_parts(parts, body);
-        let response = adapter::handle(engine, request, wechat_callback_tokio::runtime()).await;
+        let runtime = wechat_callback_tokio::runtime();
+        let response = match on_behalf_of {
+            None => adapter::handle(engine, http::Request::from_parts(parts, body), runtime).await,
+            Some(on_behalf_of) => {
+                let parts = adapter::RequestParts {
+                    method: parts.method.as_str(),
+                    query: wechat_callback::CallbackQuery::from_uri(&parts.uri),
+                    body,
+                    on_behalf_of: Some(&on_behalf_of),
+                };
+                adapter::handle_parts(engine, parts, runtime).await
+            }
+        };
         response.map(Full::new)
     }
 }
 
 impl WechatService {
-    /// The engine for a request path, if it serves one.
-    fn engine_for(&self, path: &str) -> Option<&Arc<Engine>> {
+    /// The engine for a request path, if it serves one, and the authorizer it is for (an
+    /// open-platform account at `…/{id}/{authorizer_appid}`).
+    fn engine_for<'p>(&self, path: &'p str) -> Option<(&Arc<Engine>, Option<&'p str>)> {
         match &self.target {
             Target::One(engine) => match &self.path {
                 Some(only) if path != &**only => None,
-                _ => Some(engine),
+                _ => Some((engine, None)),
             },
             Target::Many(accounts) => {
                 let rest = match &self.path {
                     Some(prefix) => path.strip_prefix(&**prefix)?,
                     None => path,
                 };
-                let id = rest.strip_prefix('/')?;
-                accounts.get(id)
+                let rest = rest.strip_prefix('/')?;
+                match rest.split_once('/') {
+                    None => Some((accounts.get(rest)?, None)),
+                    Some((id, sub)) => {
+                        let engine = accounts.get(id)?;
+                        adapter::serves_on_behalf_of(engine, sub).then_some((engine, Some(sub)))
+                    }
+                }
             }
         }
     }

@@ -22,7 +22,7 @@ pub fn filter(
         .and(warp::header::optional::<String>("content-length"))
         .and(warp::body::stream())
         .then(move |method, query, length, body| {
-            respond(Arc::clone(&engine), method, query, length, body)
+            respond(Arc::clone(&engine), None, method, query, length, body)
         })
 }
 
@@ -40,15 +40,34 @@ pub fn accounts_filter(
         .and(warp::header::optional::<String>("content-length"))
         .and(warp::body::stream())
         .then(move |tail: warp::path::Tail, method, query, length, body| {
-            // The rest of the path is the id, one segment; anything else names no account.
-            let engine = accounts.get(tail.as_str()).cloned();
+            // The rest of the path is the id, then for an open-platform account optionally
+            // the authorizer's appid; anything else names no account.
+            let found = account_for(&accounts, tail.as_str());
             async move {
-                match engine {
-                    Some(engine) => respond(engine, method, query, length, body).await,
+                match found {
+                    Some((engine, on_behalf_of)) => {
+                        respond(engine, on_behalf_of, method, query, length, body).await
+                    }
                     None => not_found(),
                 }
             }
         })
+}
+
+/// The engine for the path `{id}` or, on an open-platform account, `{id}/{authorizer_appid}`.
+fn account_for(accounts: &Accounts, path: &str) -> Option<(Arc<Engine>, Option<String>)> {
+    let (id, on_behalf_of) = match path.split_once('/') {
+        Some((id, sub)) => (id, Some(sub)),
+        None => (path, None),
+    };
+    let engine = accounts.get(id)?;
+    match on_behalf_of {
+        None => Some((Arc::clone(engine), None)),
+        Some(sub) if adapter::serves_on_behalf_of(engine, sub) => {
+            Some((Arc::clone(engine), Some(sub.to_owned())))
+        }
+        Some(_) => None,
+    }
 }
 
 fn not_found() -> http::Response<Bytes> {
@@ -161,6 +180,7 @@ where
 /// Answers one request: reads the body with the cap and the time limit, then runs the engine.
 async fn respond<S, B>(
     engine: Arc<Engine>,
+    on_behalf_of: Option<String>,
     method: http::Method,
     query: String,
     content_length: Option<String>,
@@ -188,5 +208,11 @@ where
     // without a URI to build and parse again.
     let query = wechat_callback::CallbackQuery::from_query_string(query);
     let runtime = wechat_callback_tokio::runtime();
-    adapter::handle_parts(&engine, method.as_str(), query, body, runtime).await
+    let parts = adapter::RequestParts {
+        method: method.as_str(),
+        query,
+        body,
+        on_behalf_of: on_behalf_of.as_deref(),
+    };
+    adapter::handle_parts(&engine, parts, runtime).await
 }
