@@ -16,6 +16,9 @@
 //! agent_id = "1000002"         # wecom, optional: checked when set
 //! ```
 //!
+//! A `wecom_suite` account may add `provider_corpid`, the corpid its URL verification is
+//! encrypted for (default: the suite id).
+//!
 //! Also per account, optional: `timestamp_tolerance_s` (seconds) and `max_body_bytes`.
 //! Parsing is pure: the file's text comes in, the environment through a lookup function, so
 //! the core does no I/O; the adapters and tools read the file.
@@ -178,6 +181,7 @@ struct Entry {
     mode: Option<Spanned<String>>,
     format: Option<Spanned<String>>,
     agent_id: Option<Spanned<String>>,
+    provider_corpid: Option<Spanned<String>>,
     timestamp_tolerance_s: Option<Spanned<u64>>,
     max_body_bytes: Option<Spanned<usize>>,
 }
@@ -373,6 +377,12 @@ impl<E: Fn(&str) -> Option<String>> Reader<'_, E> {
                 return Err(self.error(agent_id.span(), "agent_id", "only for wecom"));
             }
             config = config.with_agent_id(self.expand(agent_id, "agent_id")?);
+        }
+        if let Some(provider) = &entry.provider_corpid {
+            if platform != Platform::WeComSuite {
+                return Err(self.error(provider.span(), "provider_corpid", "only for wecom_suite"));
+            }
+            config = config.with_provider_corpid(self.expand(provider, "provider_corpid")?);
         }
         if let Some(tolerance) = &entry.timestamp_tolerance_s {
             config = config.with_timestamp_tolerance(Duration::from_secs(*tolerance.get_ref()));

@@ -35,10 +35,9 @@ use crate::callback::Callback;
 use crate::crypto::MsgCrypt;
 use crate::engine::{Engine, refuse};
 use crate::error::{Error, ErrorKind};
-use crate::query::CallbackQuery;
 use crate::reply::Reply;
 
-pub use crate::engine::{Dispatch, Inbound, Late, LateReply, Pending, Retry, Step};
+pub use crate::engine::{Dispatch, Inbound, Late, LateReply, Pending, RequestParts, Retry, Step};
 pub use crate::router::{BlockingJob, BoxFuture};
 
 /// A response as the engine builds them.
@@ -149,28 +148,16 @@ pub async fn handle<R: Runtime>(
     run(engine, receive(engine, &request), runtime).await
 }
 
-/// What the engine reads of a request, for frameworks that hand these over apart (warp,
-/// actix-web) and for callbacks received on behalf of another account.
-#[derive(Debug, Clone)]
-pub struct RequestParts<'a> {
-    /// `GET` (URL verification) or `POST`; any other is answered 405.
-    pub method: &'a str,
-    /// The query string.
-    pub query: CallbackQuery,
-    /// The whole body.
-    pub body: Bytes,
-    /// The account the callback is for when it is not the engine's own: an open-platform
-    /// authorizer's appid (the `$APPID$` of the console's URL, `/wechat/{id}/{authorizer_appid}`).
-    /// Handlers read it from [`Callback::on_behalf_of`](crate::Callback::on_behalf_of).
-    pub on_behalf_of: Option<&'a str>,
-}
-
 /// Whether `engine` takes callbacks on behalf of the account `id` (the path segment after its
-/// own id): only an open-platform account does, for its authorizers, and `id` must look like
-/// one (letters, digits, `_`, `-`, `.`).
+/// own id): an open-platform account does, for its authorizers (`$APPID$`), and a WeCom suite,
+/// for its data callbacks from authorizing corps (`$CORPID$`); `id` must look like one
+/// (letters, digits, `_`, `-`, `.`).
 pub fn serves_on_behalf_of(engine: &Engine, id: &str) -> bool {
-    engine.config().platform() == crate::config::Platform::OpenPlatform
-        && !id.is_empty()
+    use crate::config::Platform;
+    matches!(
+        engine.config().platform(),
+        Platform::OpenPlatform | Platform::WeComSuite
+    ) && !id.is_empty()
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))

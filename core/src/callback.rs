@@ -125,7 +125,8 @@ impl Callback {
 
     /// The account this callback was received for when it is not the receiving account's
     /// own: an open-platform authorizer's appid (the `$APPID$` of the console's message URL,
-    /// served at `/wechat/{id}/{authorizer_appid}`). `None` otherwise.
+    /// served at `/wechat/{id}/{authorizer_appid}`), or the corpid of a corp that authorized a
+    /// WeCom suite (its data callbacks, `$CORPID$`, `/wechat/{id}/{corpid}`). `None` otherwise.
     pub fn on_behalf_of(&self) -> Option<&str> {
         self.on_behalf_of.as_deref()
     }

@@ -223,6 +223,7 @@ pub struct Config {
     pub(crate) platform: Platform,
     pub(crate) format: BodyFormat,
     pub(crate) agent_id: Option<String>,
+    pub(crate) provider_corpid: Option<String>,
     pub(crate) mode: Mode,
     pub(crate) timestamp_tolerance_s: Option<u64>,
     pub(crate) max_body_bytes: usize,
@@ -314,6 +315,7 @@ impl Config {
             platform,
             format: BodyFormat::Xml,
             agent_id: None,
+            provider_corpid: None,
             mode,
             timestamp_tolerance_s: None,
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
@@ -345,6 +347,15 @@ impl Config {
     #[must_use]
     pub fn with_agent_id(mut self, agent_id: impl Into<String>) -> Self {
         self.agent_id = Some(agent_id.into());
+        self
+    }
+
+    /// A WeCom suite's provider corpid (服务商 corpid): its URL verification (GET, on both
+    /// callback URLs) is encrypted for the provider's corpid, not the suite id. Without it the
+    /// suite id is expected there too.
+    #[must_use]
+    pub fn with_provider_corpid(mut self, corpid: impl Into<String>) -> Self {
+        self.provider_corpid = Some(corpid.into());
         self
     }
 

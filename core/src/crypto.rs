@@ -90,13 +90,33 @@ impl MsgCrypt {
     /// # Errors
     /// As [`MsgCrypt::decrypt`].
     pub(crate) fn decrypt_shared(&self, encrypt: &str) -> Result<ByteString, Error> {
-        let (buf, msg) = self.open(encrypt)?;
+        self.decrypt_shared_for(encrypt, self.receive_id.as_str())
+    }
+
+    /// [`MsgCrypt::decrypt_shared`], with `receive_id` expected instead of the configured one
+    /// (a WeCom suite's data callbacks carry the authorizing corp's corpid, its URL
+    /// verification the provider's).
+    pub(crate) fn decrypt_shared_for(
+        &self,
+        encrypt: &str,
+        receive_id: &str,
+    ) -> Result<ByteString, Error> {
+        let (buf, msg) = self.open_for(encrypt, receive_id)?;
         ByteString::try_from(Bytes::from(buf).slice(msg))
             .map_err(|error| Error::xml("decrypted message is not UTF-8").with_source(error))
     }
 
     /// Decodes, decrypts and checks; returns the plaintext buffer and where the message is.
     fn open(&self, encrypt: &str) -> Result<(Vec<u8>, std::ops::Range<usize>), Error> {
+        self.open_for(encrypt, self.receive_id.as_str())
+    }
+
+    /// [`MsgCrypt::open`] expecting `expected` as the receive id.
+    fn open_for(
+        &self,
+        encrypt: &str,
+        expected: &str,
+    ) -> Result<(Vec<u8>, std::ops::Range<usize>), Error> {
         let mut buf = STANDARD
             .decode(encrypt.as_bytes())
             .map_err(|error| Error::new(ErrorKind::Base64).with_source(error))?;
@@ -124,7 +144,7 @@ impl MsgCrypt {
             .filter(|&end| end <= unpadded)
             .ok_or_else(|| Error::with_detail(ErrorKind::Buffer, "length prefix past the end"))?;
         let receive_id = &buf[msg_end..unpadded];
-        if receive_id.is_empty() || receive_id != self.receive_id.as_str().as_bytes() {
+        if receive_id.is_empty() || receive_id != expected.as_bytes() {
             return Err(Error::with_detail(
                 ErrorKind::ReceiveId,
                 "receive id does not match the configured appid / corpid",
@@ -153,7 +173,17 @@ impl MsgCrypt {
         len_hint: usize,
         write: impl FnOnce(&mut String),
     ) -> Vec<u8> {
-        let receive_id = self.receive_id.as_str();
+        self.encrypt_framed_for(random, len_hint, write, self.receive_id.as_str())
+    }
+
+    /// [`MsgCrypt::encrypt_framed`] for `receive_id` instead of the configured one.
+    pub(crate) fn encrypt_framed_for(
+        &self,
+        random: &[u8; 16],
+        len_hint: usize,
+        write: impl FnOnce(&mut String),
+        receive_id: &str,
+    ) -> Vec<u8> {
         let mut plain = String::with_capacity(20 + len_hint + receive_id.len() + PAD_BLOCK);
         // Placeholder for random and length, filled in below: NUL is valid UTF-8.
         plain.push_str("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");

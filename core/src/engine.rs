@@ -21,7 +21,7 @@ use crate::reply::Reply;
 use crate::router::{BoxFuture, Dispatched, Router, block_on, inline_blocking};
 
 use step::ClaimGuard;
-pub use step::{Dispatch, Inbound, Late, LateReply, Pending, Retry, Step};
+pub use step::{Dispatch, Inbound, Late, LateReply, Pending, RequestParts, Retry, Step};
 
 /// What a callback carried, once verified (and decrypted).
 #[derive(Debug, Clone, PartialEq)]
@@ -292,15 +292,8 @@ impl Engine {
     }
 
     /// [`Engine::receive`] from the method, query and body.
-    pub(crate) fn receive_parts(&self, parts: crate::adapter::RequestParts<'_>) -> Step {
-        let opened = self.open_parts(parts.method, parts.query, &parts.body);
-        self.received(match (opened, parts.on_behalf_of) {
-            (Ok(Received::Message(callback)), Some(on_behalf_of)) => {
-                let callback = Arc::unwrap_or_clone(callback).with_on_behalf_of(on_behalf_of);
-                Ok(Received::Message(Arc::new(callback)))
-            }
-            (opened, _) => opened,
-        })
+    pub(crate) fn receive_parts(&self, parts: RequestParts<'_>) -> Step {
+        self.received(self.open_parts(parts.method, parts.query, &parts.body, parts.on_behalf_of))
     }
 
     fn received(&self, opened: Result<Received, Error>) -> Step {
@@ -524,8 +517,10 @@ impl Engine {
             )
             .with_source(error)
         })?;
+        let receive_id = self.reply_receive_id(callback);
         let body = self.seal(
             format,
+            receive_id,
             &rand::random(),
             rand::random(),
             now,
@@ -555,14 +550,22 @@ impl Engine {
         if reply.is_empty() || !callback.is_encrypted() {
             return Ok(plain_reply(callback, reply, to, from, now));
         }
+        let receive_id = self.reply_receive_id(callback);
         if callback.format() == BodyFormat::Json {
             let json = reply.to_json(to, from, now);
-            return self.seal(BodyFormat::Json, random, nonce, now, json.len(), |out| {
-                out.push_str(&json);
-            });
+            return self.seal(
+                BodyFormat::Json,
+                receive_id,
+                random,
+                nonce,
+                now,
+                json.len(),
+                |out| out.push_str(&json),
+            );
         }
         self.seal(
             BodyFormat::Xml,
+            receive_id,
             random,
             nonce,
             now,
@@ -575,9 +578,20 @@ impl Engine {
 
     /// The encrypted reply envelope for the plaintext `write` appends (about `len_hint`
     /// bytes), framed with `random`, signed with `nonce` and `TimeStamp` = `now`.
+    /// The receive id a reply to `callback` is encrypted for: the authorizing corp's corpid
+    /// for a WeCom suite's data callback, the configured id otherwise.
+    fn reply_receive_id<'a>(&'a self, callback: &'a Callback) -> &'a str {
+        match callback.on_behalf_of() {
+            Some(corpid) if self.config.platform == crate::config::Platform::WeComSuite => corpid,
+            _ => self.config.receive_id.as_str(),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn seal(
         &self,
         format: BodyFormat,
+        receive_id: &str,
         random: &[u8; 16],
         nonce: u32,
         now: u64,
@@ -590,7 +604,7 @@ impl Engine {
             .ok_or_else(|| Error::new(ErrorKind::Config))?;
         let mut nonce_text = itoa::Buffer::new();
         let nonce = nonce_text.format(nonce);
-        let ciphertext = crypt.encrypt_framed(random, len_hint, write);
+        let ciphertext = crypt.encrypt_framed_for(random, len_hint, write, receive_id);
         Ok(match format {
             BodyFormat::Xml => seal_envelope(&self.config.token, &ciphertext, now, nonce),
             BodyFormat::Json => seal_json_envelope(&self.config.token, &ciphertext, now, nonce),

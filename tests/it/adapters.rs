@@ -1143,7 +1143,9 @@ fn many_accounts_share_one_server(adapter: Adapter) {
                 token = \"AAAAA\"\nencoding_aes_key = \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"\n\
                 mode = \"safe\"\nformat = \"json\"\n\n\
                 [[account]]\nid = \"op\"\nplatform = \"open_platform\"\nappid = \"wx9c1d0a2b3e4f5061\"\n\
-                token = \"opToken\"\nencoding_aes_key = \"${KEY}\"\n";
+                token = \"opToken\"\nencoding_aes_key = \"${KEY}\"\n\n\
+                [[account]]\nid = \"suite\"\nplatform = \"wecom_suite\"\nappid = \"ww9c1d0a2b3e4f5062\"\n\
+                token = \"suiteToken\"\nencoding_aes_key = \"${KEY}\"\nprovider_corpid = \"wwprovider000001\"\n";
     let env = |name: &str| match name {
         "SHOP_TOKEN" => Some(defaults::TOKEN.to_owned()),
         "KEY" => Some(KEY.to_owned()),
@@ -1202,6 +1204,41 @@ fn many_accounts_share_one_server(adapter: Adapter) {
     );
     let response = send_text(&client, &format!("{base}/op"), &op, "自己");
     assert_eq!(reply_content(&op, &response, true), "op: 自己");
+
+    // A WeCom suite: command callbacks for the suite id at /wechat/suite, data callbacks from
+    // an authorizing corp at /wechat/suite/{corpid}, encrypted (and answered) for that corpid,
+    // URL verification for the provider's corpid.
+    let data = Sender::wecom("suiteToken", KEY, "wwauthcorp000001", None).unwrap();
+    let response = send_text(
+        &client,
+        &format!("{base}/suite/wwauthcorp000001"),
+        &data,
+        "数据",
+    );
+    assert_eq!(
+        reply_content(&data, &response, true),
+        "suite/wwauthcorp000001: 数据"
+    );
+    let command = Sender::wecom("suiteToken", KEY, "ww9c1d0a2b3e4f5062", None).unwrap();
+    let ticket = "<xml><SuiteId><![CDATA[ww9c1d0a2b3e4f5062]]></SuiteId><InfoType><![CDATA[suite_ticket]]></InfoType>\
+                  <TimeStamp>1403610513</TimeStamp><SuiteTicket><![CDATA[t]]></SuiteTicket></xml>";
+    let (timestamp, nonce) = fresh_timestamp_and_nonce();
+    let built = command.message(ticket, &timestamp, &nonce, None, &[3; 16]);
+    let response = client
+        .send(built.http_request(&format!("{base}/suite")).unwrap())
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.body().as_ref(), b"success");
+    // The data callback sent to the command URL fails the receive-id check (-40005).
+    let response = send_text(&client, &format!("{base}/suite"), &data, "misrouted");
+    assert_eq!(response.status(), 403);
+    let provider = Sender::wecom("suiteToken", KEY, "wwprovider000001", None).unwrap();
+    let (timestamp, nonce) = fresh_timestamp_and_nonce();
+    let echo = provider.echostr("echo-123", &timestamp, &nonce, &[4; 16]);
+    let response = client
+        .send(echo.http_request(&format!("{base}/suite")).unwrap())
+        .unwrap();
+    assert_eq!(response.body().as_ref(), b"echo-123");
 
     for path in ["/nobody", "", "/shop/extra", "/", "/op/bad%2Fid", "/op/a/b"] {
         let request = http::Request::builder()

@@ -25,7 +25,7 @@ impl Engine {
     /// Any failed check, as listed on [`ErrorKind`].
     pub(crate) fn open(&self, request: &http::Request<Bytes>) -> Result<Received, Error> {
         let query = CallbackQuery::from_uri(request.uri());
-        self.open_parts(request.method().as_str(), query, request.body())
+        self.open_parts(request.method().as_str(), query, request.body(), None)
     }
 
     /// [`Engine::open`] from what it reads of a request: the method (`GET`, `POST`; any
@@ -35,12 +35,20 @@ impl Engine {
         method: &str,
         query: CallbackQuery,
         body: &Bytes,
+        on_behalf_of: Option<&str>,
     ) -> Result<Received, Error> {
         match method {
             "GET" => self.receive_echostr(&query).map(Received::Echostr),
-            "POST" => self.receive_message(query, body).map(|callback| {
-                Received::Message(Arc::new(callback.with_account(self.account.clone())))
-            }),
+            "POST" => self
+                .receive_message(query, body, on_behalf_of)
+                .map(|callback| {
+                    let callback = callback.with_account(self.account.clone());
+                    let callback = match on_behalf_of {
+                        Some(id) => callback.with_on_behalf_of(id),
+                        None => callback,
+                    };
+                    Received::Message(Arc::new(callback))
+                }),
             _ => Err(Error::new(ErrorKind::MethodNotAllowed)),
         }
     }
@@ -52,11 +60,18 @@ impl Engine {
         let timestamp = query.timestamp().unwrap_or_default();
         let nonce = query.nonce().unwrap_or_default();
         match (&self.config.receive_id, &self.crypt) {
-            (ReceiveId::CorpId(_), Some(crypt)) => {
+            (ReceiveId::CorpId(suite_or_corp), Some(crypt)) => {
                 let msg_signature = required(query.msg_signature(), "msg_signature")?;
                 verify_msg_signature(&self.config.token, timestamp, nonce, echostr, msg_signature)?;
                 self.check_timestamp(timestamp)?;
-                crypt.decrypt(echostr)
+                // A suite's URL verification is encrypted for its provider's corpid.
+                let expected = match (&self.config.platform, &self.config.provider_corpid) {
+                    (Platform::WeComSuite, Some(provider)) => provider,
+                    _ => suite_or_corp,
+                };
+                crypt
+                    .decrypt_shared_for(echostr, expected)
+                    .map(|text| text.to_string())
             }
             _ => {
                 let signature = required(query.signature(), "signature")?;
@@ -67,7 +82,12 @@ impl Engine {
         }
     }
 
-    fn receive_message(&self, query: CallbackQuery, body: &Bytes) -> Result<Callback, Error> {
+    fn receive_message(
+        &self,
+        query: CallbackQuery,
+        body: &Bytes,
+        on_behalf_of: Option<&str>,
+    ) -> Result<Callback, Error> {
         if body.len() > self.config.max_body_bytes {
             return Err(Error::with_detail(
                 ErrorKind::TooLarge,
@@ -122,7 +142,13 @@ impl Engine {
             .as_ref()
             .ok_or_else(|| Error::new(ErrorKind::Config))?;
         // The decrypted message is parsed in place; its fields share the decryption buffer.
-        let plaintext = crypt.decrypt_shared(encrypt)?;
+        // A suite's data callbacks (at `/wechat/{id}/{corpid}`, the console's `$CORPID$`) are
+        // encrypted for the authorizing corp's corpid; everything else for the configured id.
+        let plaintext = match on_behalf_of.filter(|_| self.config.platform == Platform::WeComSuite)
+        {
+            Some(corpid) => crypt.decrypt_shared_for(encrypt, corpid)?,
+            None => crypt.decrypt_shared(encrypt)?,
+        };
         let document = if json {
             Document::from_shared_any(plaintext)?
         } else {

@@ -10,6 +10,7 @@ use bytestring::ByteString;
 use crate::callback::Callback;
 use crate::dedup::DedupStore;
 use crate::message::Kind;
+use crate::query::CallbackQuery;
 use crate::reply::Reply;
 use crate::router::{BlockingJob, Pending as RouterPending};
 
@@ -203,4 +204,22 @@ impl LateReply {
             reply,
         }
     }
+}
+
+/// What the engine reads of a request, for frameworks that hand these over apart (warp,
+/// actix-web) and for callbacks received on behalf of another account.
+#[derive(Debug, Clone)]
+pub struct RequestParts<'a> {
+    /// `GET` (URL verification) or `POST`; any other is answered 405.
+    pub method: &'a str,
+    /// The query string.
+    pub query: CallbackQuery,
+    /// The whole body.
+    pub body: Bytes,
+    /// The account the callback is for when it is not the engine's own: an open-platform
+    /// authorizer's appid (the `$APPID$` of the console's URL, `/wechat/{id}/{authorizer_appid}`),
+    /// or the corpid of a corp that authorized a WeCom suite (`$CORPID$`, `/wechat/{id}/{corpid}`:
+    /// its data callbacks are encrypted for that corpid, and so is the reply).
+    /// Handlers read it from [`Callback::on_behalf_of`](crate::Callback::on_behalf_of).
+    pub on_behalf_of: Option<&'a str>,
 }
