@@ -31,9 +31,25 @@ pub(crate) enum Adapter {
     Warp,
 }
 
+/// What a test server serves: one engine at `/wechat`, or many accounts at `/wechat/{id}`.
+enum Mount {
+    One(Engine),
+    Many(wechat_callback::accounts::Accounts),
+}
+
 /// Starts a server for `engine` on a free port of 127.0.0.1, mounted at `/wechat`, in a
 /// thread of its own that lives as long as the test process; returns the endpoint's URL.
 pub(crate) fn spawn(adapter: Adapter, engine: Engine) -> String {
+    spawn_mount(adapter, Mount::One(engine))
+}
+
+/// As [`spawn`], for many accounts: account `id` at `/wechat/{id}`; returns
+/// `http://addr/wechat`.
+fn spawn_accounts(adapter: Adapter, accounts: wechat_callback::accounts::Accounts) -> String {
+    spawn_mount(adapter, Mount::Many(accounts))
+}
+
+fn spawn_mount(adapter: Adapter, mount: Mount) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     std::thread::spawn(move || {
@@ -50,29 +66,64 @@ pub(crate) fn spawn(adapter: Adapter, engine: Engine) -> String {
         };
         match adapter {
             Adapter::Hyper => runtime().block_on(async move {
-                let service = wechat_callback_hyper::service(engine).at("/wechat");
-                wechat_callback_hyper::serve(tokio_listener(listener), service).await
+                let service = match mount {
+                    Mount::One(engine) => wechat_callback_hyper::service(engine),
+                    Mount::Many(accounts) => wechat_callback_hyper::accounts_service(accounts),
+                };
+                wechat_callback_hyper::serve(tokio_listener(listener), service.at("/wechat")).await
             }),
             Adapter::Axum => runtime().block_on(async move {
-                let app = axum::Router::new()
-                    .route_service("/wechat", wechat_callback_hyper::service(engine));
+                let app = match mount {
+                    Mount::One(engine) => axum::Router::new()
+                        .route_service("/wechat", wechat_callback_hyper::service(engine)),
+                    Mount::Many(accounts) => axum::Router::new()
+                        .nest_service("/wechat", wechat_callback_hyper::accounts_service(accounts)),
+                };
                 axum::serve(tokio_listener(listener), app).await
             }),
             Adapter::Actix => actix_web::rt::System::new().block_on(async move {
-                let mount = wechat_callback_actix::configure("/wechat", engine);
-                actix_web::HttpServer::new(move || actix_web::App::new().configure(mount.clone()))
-                    .workers(2)
-                    .disable_signals()
-                    .listen(listener)?
-                    .run()
-                    .await
+                let (one, many) = match mount {
+                    Mount::One(engine) => (
+                        Some(wechat_callback_actix::configure("/wechat", engine)),
+                        None,
+                    ),
+                    Mount::Many(accounts) => (
+                        None,
+                        Some(wechat_callback_actix::configure_accounts(
+                            "/wechat", accounts,
+                        )),
+                    ),
+                };
+                actix_web::HttpServer::new(move || {
+                    let app = actix_web::App::new();
+                    match (one.clone(), many.clone()) {
+                        (Some(one), _) => app.configure(one),
+                        (_, Some(many)) => app.configure(many),
+                        (None, None) => app,
+                    }
+                })
+                .workers(2)
+                .disable_signals()
+                .listen(listener)?
+                .run()
+                .await
             }),
             Adapter::Warp => runtime().block_on(async move {
                 use warp::Filter as _;
-                let routes = warp::path("wechat")
-                    .and(warp::path::end())
-                    .and(wechat_callback_warp::filter(engine));
-                wechat_callback_warp::serve(tokio_listener(listener), warp::service(routes)).await
+                let listener = tokio_listener(listener);
+                match mount {
+                    Mount::One(engine) => {
+                        let routes = warp::path("wechat")
+                            .and(warp::path::end())
+                            .and(wechat_callback_warp::filter(engine));
+                        wechat_callback_warp::serve(listener, warp::service(routes)).await
+                    }
+                    Mount::Many(accounts) => {
+                        let routes = warp::path("wechat")
+                            .and(wechat_callback_warp::accounts_filter(accounts));
+                        wechat_callback_warp::serve(listener, warp::service(routes)).await
+                    }
+                }
             }),
         }
         .expect("server");
@@ -1080,55 +1131,6 @@ fn actix_recovers_from_running_out_of_descriptors() {
         Adapter::Actix,
         "adapters::actix_recovers_from_running_out_of_descriptors",
     );
-}
-
-/// Starts a server for many accounts on a free port of 127.0.0.1, account `id` at
-/// `/wechat/{id}`; returns `http://addr/wechat`.
-fn spawn_accounts(adapter: Adapter, accounts: wechat_callback::accounts::Accounts) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        let runtime = || {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime")
-        };
-        let tokio_listener = |listener: std::net::TcpListener| {
-            listener.set_nonblocking(true).expect("nonblocking");
-            tokio::net::TcpListener::from_std(listener).expect("tokio listener")
-        };
-        match adapter {
-            Adapter::Hyper => runtime().block_on(async move {
-                let service = wechat_callback_hyper::accounts_service(accounts).at("/wechat");
-                wechat_callback_hyper::serve(tokio_listener(listener), service).await
-            }),
-            Adapter::Axum => runtime().block_on(async move {
-                let app = axum::Router::new()
-                    .nest_service("/wechat", wechat_callback_hyper::accounts_service(accounts));
-                axum::serve(tokio_listener(listener), app).await
-            }),
-            Adapter::Actix => actix_web::rt::System::new().block_on(async move {
-                let mount = wechat_callback_actix::configure_accounts("/wechat", accounts);
-                actix_web::HttpServer::new(move || actix_web::App::new().configure(mount.clone()))
-                    .workers(2)
-                    .disable_signals()
-                    .listen(listener)?
-                    .run()
-                    .await
-            }),
-            Adapter::Warp => runtime().block_on(async move {
-                use warp::Filter as _;
-                let routes =
-                    warp::path("wechat").and(wechat_callback_warp::accounts_filter(accounts));
-                wechat_callback_warp::serve(tokio_listener(listener), warp::service(routes)).await
-            }),
-        }
-        .expect("server");
-    });
-    wait_until_listening(addr);
-    format!("http://{addr}/wechat")
 }
 
 /// Three accounts of three platforms on one server, with one router: each answers its own
