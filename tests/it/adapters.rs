@@ -33,14 +33,14 @@ pub(crate) enum Adapter {
 
 /// What a test server serves: one engine at `/wechat`, or many accounts at `/wechat/{id}`.
 enum Mount {
-    One(Engine),
+    One(Box<Engine>),
     Many(wechat_callback::accounts::Accounts),
 }
 
 /// Starts a server for `engine` on a free port of 127.0.0.1, mounted at `/wechat`, in a
 /// thread of its own that lives as long as the test process; returns the endpoint's URL.
 pub(crate) fn spawn(adapter: Adapter, engine: Engine) -> String {
-    spawn_mount(adapter, Mount::One(engine))
+    spawn_mount(adapter, Mount::One(Box::new(engine)))
 }
 
 /// As [`spawn`], for many accounts: account `id` at `/wechat/{id}`; returns
