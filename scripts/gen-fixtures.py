@@ -96,6 +96,9 @@ WECOM_EVENTS = {
     "enter_agent": [cdata("EventKey", "")],
     "change_contact": [cdata("ChangeType", "create_user"), cdata("UserID", "zhangsan"), cdata("Name", "张三"), cdata("Department", "1,2,3"), plain("Mobile", "13800000000")],
     "batch_job_result": ["<BatchJob>" + cdata("JobId", "S0MrnndvRG5fadSlLwiBqiDDbM143UqTmKP3152FZk4") + cdata("JobType", "sync_user") + plain("ErrCode", "0") + cdata("ErrMsg", "ok") + "</BatchJob>"],
+    "change_external_contact": [cdata("ChangeType", "add_external_contact"), cdata("UserID", "zhangsan"), cdata("ExternalUserID", "woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA"), cdata("State", "teststate"), cdata("WelcomeCode", "WELCOMECODE")],
+    "change_external_chat": [cdata("ChatId", "wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA"), cdata("ChangeType", "update"), cdata("UpdateDetail", "add_member"), plain("JoinScene", "1"), plain("MemChangeCnt", "10")],
+    "change_external_tag": [cdata("Id", "etm7wjCgAA5ZrTxjGDHNVB10UB3YWkQA"), cdata("TagType", "tag"), cdata("ChangeType", "create")],
 }
 
 

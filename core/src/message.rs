@@ -723,11 +723,34 @@ mod tests {
     }
 
     #[test]
+    fn wecom_external_contact_events_are_typed() {
+        let (_, message) = parse(
+            "<xml><MsgType>event</MsgType><Event>change_external_contact</Event>\
+             <ChangeType>transfer_fail</ChangeType><UserID>u</UserID>\
+             <ExternalUserID>wm1</ExternalUserID><FailReason>customer_refused</FailReason></xml>",
+        );
+        let Message::Event(Event::ChangeExternalContact(change)) = &message else {
+            panic!("{message:?}")
+        };
+        assert_eq!(change.change_type, "transfer_fail");
+        assert_eq!(change.fail_reason.as_deref(), Some("customer_refused"));
+        let (_, message) = parse(
+            "<xml><MsgType>event</MsgType><Event>change_external_chat</Event><ChatId>c</ChatId>\
+             <ChangeType>update</ChangeType><UpdateDetail>add_member</UpdateDetail>\
+             <JoinScene>1</JoinScene><MemChangeCnt>3</MemChangeCnt></xml>",
+        );
+        let Message::Event(Event::ChangeExternalChat(chat)) = &message else {
+            panic!("{message:?}")
+        };
+        assert_eq!((chat.join_scene, chat.mem_change_cnt), (Some(1), Some(3)));
+    }
+
+    #[test]
     fn kind_table_is_consistent() {
         for kind in Kind::ALL {
             assert_eq!(kind.is_event(), kind.msg_type() == "event", "{kind:?}");
         }
-        assert_eq!(Kind::ALL.len(), 9 + 1 + 41 + 1 + 12 + 1);
+        assert_eq!(Kind::ALL.len(), 9 + 1 + 44 + 1 + 12 + 1);
         for kind in Kind::ALL {
             assert_eq!(
                 kind.is_info(),

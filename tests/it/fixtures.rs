@@ -16,10 +16,13 @@ fn names() -> BTreeSet<String> {
         .collect()
 }
 
-const WECOM_ONLY: [Kind; 3] = [
+const WECOM_ONLY: [Kind; 6] = [
     Kind::EventEnterAgent,
     Kind::EventChangeContact,
     Kind::EventBatchJobResult,
+    Kind::EventChangeExternalContact,
+    Kind::EventChangeExternalChat,
+    Kind::EventChangeExternalTag,
 ];
 
 #[test]

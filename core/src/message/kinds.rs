@@ -9,7 +9,8 @@
 //! Sources: 公众平台 “基础消息能力 / 接收普通消息” and “接收事件推送”, “自定义菜单事件推送”,
 //! “模板消息 / 事件推送”, “群发接口 / 事件推送群发结果”, “发布能力 / 发布状态轮询与事件推送”,
 //! “订阅通知 / 事件推送”, “客服消息 / 会话状态通知事件”, “用户信息变更事件”, “卡券事件推送”;
-//! 企业微信 “接收消息与事件” (`enter_agent`, `change_contact`, `batch_job_result`);
+//! 企业微信 “接收消息与事件” (`enter_agent`, `change_contact`, `batch_job_result`), “客户联系 /
+//! 变更回调” (`change_external_contact`, `change_external_chat`, `change_external_tag`);
 //! 小程序 “消息推送 / 客服消息” (`miniprogrampage`, `user_enter_tempsession`), “内容安全”
 //! (`wxa_media_check`), “发货信息管理” (`trade_manage_*`), “物流助手” (`add_express_path`),
 //! 小游戏 “虚拟支付” (`xpay_*`); field names as the peers' structs carry them
@@ -318,6 +319,41 @@ macro_rules! for_each_kind {
                     job_type: ByteString = "BatchJob/JobType",
                     err_code: Option<i64> = "BatchJob/ErrCode",
                     err_msg: Option<ByteString> = "BatchJob/ErrMsg",
+                }
+                /// WeCom: an external contact (客户) changed (客户联系 “变更回调”): added, edited,
+                /// deleted by either side, or a transfer failed.
+                ChangeExternalContact(ChangeExternalContact) = "change_external_contact", EventChangeExternalContact, on_event_change_external_contact {
+                    /// `add_external_contact`, `edit_external_contact`, `add_half_external_contact`,
+                    /// `del_external_contact`, `del_follow_user`, `transfer_fail`.
+                    change_type: ByteString = "ChangeType",
+                    user_id: Option<ByteString> = "UserID",
+                    external_user_id: Option<ByteString> = "ExternalUserID",
+                    state: Option<ByteString> = "State",
+                    welcome_code: Option<ByteString> = "WelcomeCode",
+                    /// `del_external_contact`: `DELETE_BY_TRANSFER` when removed by a transfer.
+                    source: Option<ByteString> = "Source",
+                    /// `transfer_fail`: `customer_refused` or `customer_limit_exceed`.
+                    fail_reason: Option<ByteString> = "FailReason",
+                }
+                /// WeCom: a customer group (客户群) was created, changed or dismissed.
+                ChangeExternalChat(ChangeExternalChat) = "change_external_chat", EventChangeExternalChat, on_event_change_external_chat {
+                    chat_id: ByteString = "ChatId",
+                    /// `create`, `update`, `dismiss`.
+                    change_type: ByteString = "ChangeType",
+                    /// `update`: `add_member`, `del_member`, `change_owner`, `change_name`, …
+                    update_detail: Option<ByteString> = "UpdateDetail",
+                    join_scene: Option<u32> = "JoinScene",
+                    quit_scene: Option<u32> = "QuitScene",
+                    mem_change_cnt: Option<u32> = "MemChangeCnt",
+                }
+                /// WeCom: a customer tag (客户标签) or tag group changed.
+                ChangeExternalTag(ChangeExternalTag) = "change_external_tag", EventChangeExternalTag, on_event_change_external_tag {
+                    id: ByteString = "Id",
+                    /// `tag` or `tag_group`.
+                    tag_type: Option<ByteString> = "TagType",
+                    /// `create`, `update`, `delete`, `shuffle`.
+                    change_type: ByteString = "ChangeType",
+                    strategy_id: Option<ByteString> = "StrategyId",
                 }
                 /// Mini-program: a user entered the customer-service chat (客服会话).
                 UserEnterTempsession(UserEnterTempsession) = "user_enter_tempsession", EventUserEnterTempsession, on_event_user_enter_tempsession {
