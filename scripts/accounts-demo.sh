@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Many accounts on one server, in each echo example: starts hyper-echo, actix-echo and
 # warp-echo in turn with WECHAT_CONFIG=examples/accounts.example.toml (an official account,
-# a JSON mini-program and a WeCom application) and plays WeChat at each account's URL with
-# `wxcb`: URL verification and an encrypted text at /wechat/shop, the same at /wechat/corp
-# (WeCom), the official mini-program JSON vectors at /wechat/mini, and 404 for an id the
-# file does not have. Exit status 0 when every answer verified.
+# a JSON mini-program, a WeCom application, an open platform and a WeCom suite) and plays
+# WeChat at each account's URL with `wxcb`: URL verification and an encrypted text at
+# /wechat/shop, the same at /wechat/corp (WeCom), the official mini-program JSON vectors at
+# /wechat/mini, an authorizer's text at /wechat/op/{appid}, a corp's text at
+# /wechat/suite/{corpid} and the suite's URL verification, and 404 for an id the file does
+# not have. Exit status 0 when every answer verified.
 #
 # Usage: scripts/accounts-demo.sh        (listens on PORT, default 18280)
 set -euo pipefail
@@ -34,6 +36,12 @@ for example in hyper-echo actix-echo warp-echo; do
     simulate --url "$base/shop" --mode safe --text "shop 你好"
     simulate --url "$base/corp" --wecom --appid ww0123456789abcdef --agent-id 1000002 --verify
     simulate --url "$base/corp" --wecom --appid ww0123456789abcdef --agent-id 1000002 --text "corp hello"
+    # An open-platform authorizer's message (the component's crypto), a suite's data callback
+    # from an authorizing corp (that corp's receive id), the suite's URL verification (the
+    # provider's corpid).
+    simulate --url "$base/op/wxauthorizer0001" --mode safe --appid wx9c1d0a2b3e4f5061 --text "代收 hello"
+    simulate --url "$base/suite/wwauthcorp000001" --wecom --appid wwauthcorp000001 --text "suite hello"
+    simulate --url "$base/suite" --wecom --appid wwprovider000001 --verify
     target/debug/wxcb replay --url "$base/mini" \
         fixtures/miniprogram_official_echostr.json fixtures/miniprogram_official_json__safe.json \
         | tail -n 1 | grep -q '^2 passed, 0 failed$'
@@ -45,5 +53,5 @@ except urllib.error.HTTPError as e:
     print(e.code)' "$base/nobody")
     if [ "$status" != 404 ]; then echo "$example: /wechat/nobody answered $status" >&2; exit 1; fi
     stop
-    echo "accounts: $example: shop, corp and mini verified; an unknown id 404"
+    echo "accounts: $example: shop, corp, mini, op (an authorizer) and suite (a corp, the provider) verified; an unknown id 404"
 done
