@@ -134,6 +134,23 @@ impl Accounts {
         self.engines.get(id)
     }
 
+    /// The engine a path below the mount point names, and the account it takes the callback
+    /// for: `{id}` (the account itself), or `{id}/{on_behalf_of}` where account `id` is an
+    /// open platform (an authorizer's appid, the console's `$APPID$`) or a WeCom suite (an
+    /// authorizing corp's corpid, `$CORPID$`) and `on_behalf_of` looks like an id. `None` for
+    /// anything else: the adapters answer 404 without reading the body.
+    pub fn route<'p>(&self, path: &'p str) -> Option<(&std::sync::Arc<Engine>, Option<&'p str>)> {
+        let Some((id, on_behalf_of)) = path.split_once('/') else {
+            return Some((self.get(path)?, None));
+        };
+        let engine = self.get(id)?;
+        let takes_others = matches!(
+            engine.config().platform(),
+            Platform::OpenPlatform | Platform::WeComSuite
+        );
+        (takes_others && is_valid_id(on_behalf_of)).then_some((engine, Some(on_behalf_of)))
+    }
+
     /// The account ids, in order.
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.engines.keys().map(|id| &**id)
@@ -155,7 +172,8 @@ impl Accounts {
     }
 }
 
-/// Whether `id` can be an account id: a URL path segment of letters, digits, `_`, `-`, `.`.
+/// Whether `id` can be an account id (or the authorizer / corp id after it in the URL): a URL
+/// path segment of letters, digits, `_`, `-`, `.`.
 fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && id
@@ -478,6 +496,22 @@ timestamp_tolerance_s = 300
             !debug.contains("shopToken") && !debug.contains(KEY),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn routes_ids_and_on_behalf_of_only_where_the_platform_takes_it() {
+        let text = "[[account]]\nid = \"mp\"\nplatform = \"mp\"\nappid = \"wx1\"\ntoken = \"t\"\n\
+                    [[account]]\nid = \"op\"\nplatform = \"open_platform\"\nappid = \"wx2\"\n\
+                    token = \"t\"\nencoding_aes_key = \"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG\"\n";
+        let accounts = Accounts::from_file(text, env, |_| Router::new(), |_, e| e).unwrap();
+        let route = |path| accounts.route(path).map(|(e, sub)| (e.account_id(), sub));
+        assert_eq!(route("mp"), Some((Some("mp"), None)));
+        assert_eq!(route("op/wxauth"), Some((Some("op"), Some("wxauth"))));
+        assert_eq!(route("mp/wxauth"), None);
+        assert_eq!(route("op/a/b"), None);
+        assert_eq!(route("op/"), None);
+        assert_eq!(route("nobody"), None);
+        assert_eq!(route(""), None);
     }
 
     fn error(text: &str) -> String {

@@ -148,21 +148,6 @@ pub async fn handle<R: Runtime>(
     run(engine, receive(engine, &request), runtime).await
 }
 
-/// Whether `engine` takes callbacks on behalf of the account `id` (the path segment after its
-/// own id): an open-platform account does, for its authorizers (`$APPID$`), and a WeCom suite,
-/// for its data callbacks from authorizing corps (`$CORPID$`); `id` must look like one
-/// (letters, digits, `_`, `-`, `.`).
-pub fn serves_on_behalf_of(engine: &Engine, id: &str) -> bool {
-    use crate::config::Platform;
-    matches!(
-        engine.config().platform(),
-        Platform::OpenPlatform | Platform::WeComSuite
-    ) && !id.is_empty()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
-
 /// [`handle`] from the [`RequestParts`], so the URI is not rebuilt and parsed again.
 pub async fn handle_parts<R: Runtime>(
     engine: &Arc<Engine>,

@@ -31,6 +31,10 @@ pub(crate) use json::looks_like_json;
 /// Elements the reader makes room for before it starts; more grow the array as they come.
 const PREALLOCATED_ELEMENTS: usize = 128;
 
+/// A reader of a body's text: its element array and the buffer of decoded texts
+/// ([`reader::read`] for XML, [`json::read`] for JSON).
+type Reader = fn(&str) -> Result<(Vec<Node>, String), Error>;
+
 /// No element (end of a sibling chain, or no children).
 pub(crate) const NONE: u32 = u32::MAX;
 
@@ -107,9 +111,7 @@ impl Document {
     /// [`ErrorKind::Xml`](crate::ErrorKind::Xml) (-40002) when the body is not UTF-8, and as
     /// [`Document::parse`].
     pub fn from_bytes(body: Bytes) -> Result<Self, Error> {
-        let src = ByteString::try_from(body)
-            .map_err(|e| Error::xml("body is not UTF-8").with_source(e))?;
-        Self::from_shared(src)
+        Self::from_bytes_as(body, false)
     }
 
     /// Parses a body as received, as JSON when `json` (else XML), without copying it.
@@ -117,12 +119,9 @@ impl Document {
     /// # Errors
     /// As [`Document::from_bytes`] and [`Document::parse_json`].
     pub(crate) fn from_bytes_as(body: Bytes, json: bool) -> Result<Self, Error> {
-        if !json {
-            return Self::from_bytes(body);
-        }
         let src = ByteString::try_from(body)
             .map_err(|e| Error::xml("body is not UTF-8").with_source(e))?;
-        Self::from_shared_json(src)
+        Self::read_with(src, if json { json::read } else { reader::read })
     }
 
     /// Parses shared, already checked text (no copy).
@@ -130,10 +129,15 @@ impl Document {
     /// # Errors
     /// As [`Document::parse`].
     pub(crate) fn from_shared(src: ByteString) -> Result<Self, Error> {
+        Self::read_with(src, reader::read)
+    }
+
+    /// The document `read` (the XML or the JSON reader) makes of `src`.
+    fn read_with(src: ByteString, read: Reader) -> Result<Self, Error> {
         if u32::try_from(src.len()).is_err() {
             return Err(Error::xml("document of 4 GiB or more"));
         }
-        let (nodes, decoded) = reader::read(&src)?;
+        let (nodes, decoded) = read(&src)?;
         Ok(Self {
             src,
             decoded: ByteString::from(decoded),
@@ -160,15 +164,7 @@ impl Document {
     /// # Errors
     /// As [`Document::parse_json`].
     pub(crate) fn from_shared_json(src: ByteString) -> Result<Self, Error> {
-        if u32::try_from(src.len()).is_err() {
-            return Err(Error::xml("document of 4 GiB or more"));
-        }
-        let (nodes, decoded) = json::read(&src)?;
-        Ok(Self {
-            src,
-            decoded: ByteString::from(decoded),
-            nodes,
-        })
+        Self::read_with(src, json::read)
     }
 
     /// Parses a body as received, JSON or XML by its first byte past whitespace (`{` is

@@ -96,40 +96,37 @@ pub fn configure(
     }
 }
 
-/// Mounts many accounts: account `id` answers at `{prefix}/{id}` (every method; GET and POST
-/// are the callback's). An id naming no account gets 404 before the body is read. Pass the
-/// result to `App::configure` in the `HttpServer::new` factory; clone it per worker.
+/// Mounts many accounts: account `id` answers at `{prefix}/{id}`, an open platform's
+/// authorizers and a WeCom suite's corps at `{prefix}/{id}/{appid or corpid}`
+/// ([`Accounts::route`]); every method reaches the engine (GET and POST are the callback's).
+/// A path naming no account gets 404 before the body is read. Pass the result to
+/// `App::configure` in the `HttpServer::new` factory; clone it per worker.
 pub fn configure_accounts(
     prefix: impl Into<String>,
     accounts: impl Into<Arc<Accounts>>,
 ) -> impl Fn(&mut web::ServiceConfig) + Clone {
-    let prefix = prefix.into().trim_end_matches('/').to_owned();
-    let paths = [
-        format!("{prefix}/{{id}}"),
-        // An open-platform account's authorizers: `{prefix}/{id}/{authorizer_appid}`.
-        format!("{prefix}/{{id}}/{{on_behalf_of}}"),
-    ];
+    // Everything below the prefix; `Accounts::route` says which account, if any, it names.
+    let path = format!("{}/{{route:.*}}", prefix.into().trim_end_matches('/'));
     let accounts: Arc<Accounts> = accounts.into();
     move |config: &mut web::ServiceConfig| {
-        for path in &paths {
-            let accounts = Arc::clone(&accounts);
-            config.service(web::resource(path.as_str()).default_service(web::to(
-                move |request: HttpRequest, payload: web::Payload| {
-                    let info = request.match_info();
-                    let engine = info.get("id").and_then(|id| accounts.get(id)).filter(|e| {
-                        info.get("on_behalf_of")
-                            .is_none_or(|sub| adapter::serves_on_behalf_of(e, sub))
-                    });
-                    let engine = engine.cloned();
-                    async move {
-                        match engine {
-                            Some(engine) => handle(engine, request, payload).await,
-                            None => HttpResponse::NotFound().body("Not Found"),
+        let accounts = Arc::clone(&accounts);
+        config.service(web::resource(path.as_str()).default_service(web::to(
+            move |request: HttpRequest, payload: web::Payload| {
+                let found = request
+                    .match_info()
+                    .get("route")
+                    .and_then(|route| accounts.route(route))
+                    .map(|(engine, sub)| (Arc::clone(engine), sub.map(str::to_owned)));
+                async move {
+                    match found {
+                        Some((engine, on_behalf_of)) => {
+                            respond(engine, request, payload, on_behalf_of.as_deref()).await
                         }
+                        None => HttpResponse::NotFound().body("Not Found"),
                     }
-                },
-            )));
-        }
+                }
+            },
+        )));
     }
 }
 
@@ -139,6 +136,17 @@ pub async fn handle(
     engine: Arc<Engine>,
     request: HttpRequest,
     payload: web::Payload,
+) -> HttpResponse {
+    respond(engine, request, payload, None).await
+}
+
+/// [`handle`], for the account `on_behalf_of` names when it is not the engine's own
+/// ([`adapter::RequestParts::on_behalf_of`]).
+async fn respond(
+    engine: Arc<Engine>,
+    request: HttpRequest,
+    payload: web::Payload,
+    on_behalf_of: Option<&str>,
 ) -> HttpResponse {
     if let Some(refused) = adapter::refuse_connect(request.method().as_str()) {
         return convert(refused);
@@ -165,7 +173,7 @@ pub async fn handle(
         method: request.method().as_str(),
         query,
         body,
-        on_behalf_of: request.match_info().get("on_behalf_of"),
+        on_behalf_of,
     };
     convert(adapter::handle_parts(&engine, parts, runtime).await)
 }

@@ -38,8 +38,9 @@ pub fn service(engine: impl Into<Arc<Engine>>) -> WechatService {
 }
 
 /// Many accounts as one service: with [`WechatService::at`]`("/wechat")`, account `id` answers
-/// at `/wechat/{id}`; without it, at `/{id}`. A path naming no account gets 404 before
-/// anything else is read.
+/// at `/wechat/{id}` (without it, at `/{id}`), an open platform's authorizers and a WeCom
+/// suite's corps at `/wechat/{id}/{appid or corpid}` ([`Accounts::route`]). A path naming no
+/// account gets 404 before anything else is read.
 pub fn accounts_service(accounts: impl Into<Arc<Accounts>>) -> WechatService {
     WechatService {
         target: Target::Many(accounts.into()),
@@ -159,14 +160,7 @@ impl WechatService {
                     Some(prefix) => path.strip_prefix(&**prefix)?,
                     None => path,
                 };
-                let rest = rest.strip_prefix('/')?;
-                match rest.split_once('/') {
-                    None => Some((accounts.get(rest)?, None)),
-                    Some((id, sub)) => {
-                        let engine = accounts.get(id)?;
-                        adapter::serves_on_behalf_of(engine, sub).then_some((engine, Some(sub)))
-                    }
-                }
+                accounts.route(rest.strip_prefix('/')?)
             }
         }
     }

@@ -16,33 +16,25 @@ pub fn filter(
     engine: impl Into<Arc<Engine>>,
 ) -> impl Filter<Extract = (http::Response<Bytes>,), Error = warp::Rejection> + Clone {
     let engine: Arc<Engine> = engine.into();
-    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
-    warp::method()
-        .and(query)
-        .and(warp::header::optional::<String>("content-length"))
-        .and(warp::body::stream())
-        .then(move |method, query, length, body| {
-            respond(Arc::clone(&engine), None, method, query, length, body)
-        })
+    request().then(move |method, query, length, body| {
+        respond(Arc::clone(&engine), None, method, query, length, body)
+    })
 }
 
 /// Many accounts as one filter: account `id` answers at the path segment `{id}` (mount it
 /// under a prefix: `warp::path("wechat").and(accounts_filter(accounts))` serves
-/// `/wechat/{id}`). An id naming no account gets 404 before the body is read. Never rejects.
+/// `/wechat/{id}`), an open platform's authorizers and a WeCom suite's corps at
+/// `{id}/{appid or corpid}` ([`Accounts::route`]). A path naming no account gets 404 before
+/// the body is read. Never rejects.
 pub fn accounts_filter(
     accounts: impl Into<Arc<Accounts>>,
 ) -> impl Filter<Extract = (http::Response<Bytes>,), Error = warp::Rejection> + Clone {
     let accounts: Arc<Accounts> = accounts.into();
-    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
-    warp::path::tail()
-        .and(warp::method())
-        .and(query)
-        .and(warp::header::optional::<String>("content-length"))
-        .and(warp::body::stream())
-        .then(move |tail: warp::path::Tail, method, query, length, body| {
-            // The rest of the path is the id, then for an open-platform account optionally
-            // the authorizer's appid; anything else names no account.
-            let found = account_for(&accounts, tail.as_str());
+    warp::path::tail().and(request()).then(
+        move |tail: warp::path::Tail, method, query, length, body| {
+            let found = accounts
+                .route(tail.as_str())
+                .map(|(engine, sub)| (Arc::clone(engine), sub.map(str::to_owned)));
             async move {
                 match found {
                     Some((engine, on_behalf_of)) => {
@@ -51,23 +43,26 @@ pub fn accounts_filter(
                     None => not_found(),
                 }
             }
-        })
+        },
+    )
 }
 
-/// The engine for the path `{id}` or, on an open-platform account, `{id}/{authorizer_appid}`.
-fn account_for(accounts: &Accounts, path: &str) -> Option<(Arc<Engine>, Option<String>)> {
-    let (id, on_behalf_of) = match path.split_once('/') {
-        Some((id, sub)) => (id, Some(sub)),
-        None => (path, None),
-    };
-    let engine = accounts.get(id)?;
-    match on_behalf_of {
-        None => Some((Arc::clone(engine), None)),
-        Some(sub) if adapter::serves_on_behalf_of(engine, sub) => {
-            Some((Arc::clone(engine), Some(sub.to_owned())))
-        }
-        Some(_) => None,
-    }
+/// What the engine reads of a request: the method, the raw query (empty when there is none),
+/// the `Content-Length` header and the body, unread. Never rejects.
+fn request() -> impl Filter<
+    Extract = (
+        http::Method,
+        String,
+        Option<String>,
+        impl Stream<Item = Result<impl Buf, warp::Error>> + Send + 'static,
+    ),
+    Error = warp::Rejection,
+> + Clone {
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    warp::method()
+        .and(query)
+        .and(warp::header::optional::<String>("content-length"))
+        .and(warp::body::stream())
 }
 
 fn not_found() -> http::Response<Bytes> {

@@ -117,12 +117,7 @@ impl<'s> Builder<'s> {
 
     /// Adds the members of the object `raw` as children of `parent`, at nesting `depth`.
     fn object(&mut self, parent: u32, raw: &'s str, depth: usize) -> Result<(), Error> {
-        if depth >= Document::MAX_DEPTH {
-            return Err(Error::xml(format!(
-                "JSON nested deeper than {}",
-                Document::MAX_DEPTH
-            )));
-        }
+        check_depth(depth)?;
         let Members(members) = parse(raw)?;
         let mut last = NONE;
         for (key, value) in members {
@@ -148,6 +143,8 @@ impl<'s> Builder<'s> {
                 Ok(element)
             }
             Some(b'[') => {
+                // Arrays in arrays nest too: each level is read once more (bounded here).
+                check_depth(depth)?;
                 let items: Vec<&RawValue> = parse(raw)?;
                 for item in items {
                     last = if item.get().starts_with('[') {
@@ -174,6 +171,18 @@ impl<'s> Builder<'s> {
             }
         }
     }
+}
+
+/// Refuses nesting past [`Document::MAX_DEPTH`]: every level is parsed again from its raw
+/// text, so the depth bounds the work to a multiple of the body's size.
+fn check_depth(depth: usize) -> Result<(), Error> {
+    if depth >= Document::MAX_DEPTH {
+        return Err(Error::xml(format!(
+            "JSON nested deeper than {}",
+            Document::MAX_DEPTH
+        )));
+    }
+    Ok(())
 }
 
 /// An object's members in the order sent, keys borrowed from the body when unescaped.
@@ -312,6 +321,11 @@ mod tests {
         let deep = format!("{}{}", "{\"a\":".repeat(40), "}".repeat(40));
         assert_eq!(
             Document::parse_json(&deep).unwrap_err().kind(),
+            crate::ErrorKind::Xml
+        );
+        let arrays = format!("{{\"a\":{}1{}}}", "[".repeat(100), "]".repeat(100));
+        assert_eq!(
+            Document::parse_json(&arrays).unwrap_err().kind(),
             crate::ErrorKind::Xml
         );
         let wide = format!("{{\"a\":[{}1]}}", "1,".repeat(Document::MAX_ELEMENTS));
