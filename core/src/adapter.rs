@@ -121,6 +121,14 @@ pub trait Runtime: Send + Sync + 'static {
     /// Runs a synchronous handler call on a pool where blocking is allowed; `Err` when it
     /// panicked.
     fn spawn_blocking(&self, job: BlockingJob) -> BoxFuture<Result<Option<Reply>, ()>>;
+
+    /// Whether a handler's future may take its first poll in the request's own task before it
+    /// goes to [`Runtime::spawn`]: true (the default) when `spawn` runs tasks on the runtime
+    /// the request runs on, so timers and I/O the handler registers in that first poll stay
+    /// valid; false when tasks go to another runtime that outlives the request's.
+    fn polls_inline(&self) -> bool {
+        true
+    }
 }
 
 /// How often a retry waiting for its first delivery asks the dedup store again.
@@ -129,9 +137,10 @@ pub const RETRY_POLL: Duration = Duration::from_millis(20);
 /// Answers one request whose body has been read, on `runtime`: the whole of what an adapter
 /// does after reading the body.
 ///
-/// - Synchronous handlers run inline. An async handler is polled once inline: if it answers
-///   without waiting, that is the answer (no task, no timer); otherwise it, like a blocking
-///   one, is spawned on the runtime, so it runs to completion whatever happens to the request.
+/// - Synchronous handlers run inline. An async handler is polled once inline (unless
+///   [`Runtime::polls_inline`] says no): if it answers without waiting, that is the answer
+///   (no task, no timer); otherwise it, like a blocking one, is spawned on the runtime, so it
+///   runs to completion whatever happens to the request.
 /// - If the handlers have not answered by the engine's deadline
 ///   ([`Engine::with_deadline`]), the answer is `success` (WeChat neither retries nor shows
 ///   the user an error) and the reply, when it comes, goes to the late-reply hook
@@ -189,14 +198,17 @@ async fn run_pending<R: Runtime>(
     pending: Pending,
     runtime: &Arc<R>,
 ) -> Response {
-    // Polled once here first: a handler that answers without waiting (an async handler that
-    // awaited nothing pending) is done with no task spawned, no channel and no timer.
-    // Otherwise the boxed work moves into a task on the runtime (its contents stay pinned).
+    // Polled once here first (where the runtime allows it): a handler that answers without
+    // waiting (an async handler that awaited nothing pending) is done with no task spawned,
+    // no channel and no timer. Otherwise the boxed work moves into a task on the runtime
+    // (its contents stay pinned).
     let mut work: BoxFuture<Reply> = {
         let spawner = Arc::clone(runtime);
         Box::pin(pending.finish(move |job| spawner.spawn_blocking(job)))
     };
-    if let Poll::Ready(reply) = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await
+    if runtime.polls_inline()
+        && let Poll::Ready(reply) =
+            std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await
     {
         return respond(engine, inbound, &reply);
     }

@@ -288,7 +288,8 @@ impl Config {
     }
 
     /// This WeCom configuration as a third-party suite's (企业微信第三方应用): receive id the
-    /// suite id for its command callbacks.
+    /// suite id for its command callbacks. No change to a configuration that is not WeCom's
+    /// ([`Config::wecom`]).
     #[must_use]
     pub fn for_wecom_suite(mut self) -> Self {
         if self.receive_id.is_wecom() {

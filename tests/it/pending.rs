@@ -17,10 +17,12 @@ use wechat_callback::{Engine, Mode, Router};
 const TOKEN: &str = "pendingToken";
 const NOW: u64 = 1_700_000_000;
 
-/// tokio's runtime, counting the tasks the engine spawns.
+/// tokio's runtime, counting the tasks the engine spawns; `detached` says tasks go to a
+/// runtime of their own (no first poll in the request's task).
 #[derive(Default)]
 struct Counting {
     spawned: AtomicUsize,
+    detached: bool,
 }
 
 impl Runtime for Counting {
@@ -33,6 +35,9 @@ impl Runtime for Counting {
     }
     fn spawn_blocking(&self, job: BlockingJob) -> BoxFuture<Result<Option<Reply>, ()>> {
         wechat_callback_tokio::runtime().spawn_blocking(job)
+    }
+    fn polls_inline(&self) -> bool {
+        !self.detached
     }
 }
 
@@ -52,6 +57,10 @@ impl Future for YieldOnce {
 }
 
 async fn answer(router: Router) -> (String, usize) {
+    answer_on(router, Counting::default()).await
+}
+
+async fn answer_on(router: Router, runtime: Counting) -> (String, usize) {
     let config = crate::mp_config(TOKEN, Mode::Plain);
     let engine = Arc::new(Engine::new(config, router).unwrap().with_clock(|| NOW));
     let body = format!(
@@ -60,7 +69,7 @@ async fn answer(router: Router) -> (String, usize) {
          <Content><![CDATA[hi]]></Content><MsgId>42</MsgId></xml>"
     );
     let request = crate::signed_post(TOKEN, NOW, "7", &body, None, &[0; 16]);
-    let runtime = Arc::new(Counting::default());
+    let runtime = Arc::new(runtime);
     let response = wechat_callback::adapter::handle(&engine, request, &runtime).await;
     assert_eq!(response.status(), 200);
     let body = String::from_utf8(response.body().to_vec()).unwrap();
@@ -88,5 +97,18 @@ fn an_async_handler_that_waits_is_spawned_and_its_reply_still_answers() {
         body.contains("<Content><![CDATA[waited: hi]]></Content>"),
         "{body}"
     );
+    assert_eq!(spawned, 1);
+}
+
+#[test]
+fn a_runtime_whose_tasks_outlive_the_request_gets_even_a_fast_handler_spawned() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let router = Router::new().on_text(|text: Text| async move { Reply::text(text.content) });
+    let detached = Counting {
+        detached: true,
+        ..Counting::default()
+    };
+    let (body, spawned) = runtime.block_on(answer_on(router, detached));
+    assert!(body.contains("<Content><![CDATA[hi]]></Content>"), "{body}");
     assert_eq!(spawned, 1);
 }

@@ -111,6 +111,12 @@ impl Runtime for Detached {
     fn spawn_blocking(&self, job: BlockingJob) -> BoxFuture<Result<Option<Reply>, ()>> {
         Tokio.spawn_blocking(job)
     }
+
+    /// No: a handler's first poll registers its timers and I/O with the runtime it runs on,
+    /// and the request's runtime (an actix worker's) may stop before the handler finishes.
+    fn polls_inline(&self) -> bool {
+        false
+    }
 }
 
 static SHARED_DETACHED: LazyLock<Arc<Detached>> = LazyLock::new(|| Arc::new(Detached));
