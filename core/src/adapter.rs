@@ -122,12 +122,12 @@ pub trait Runtime: Send + Sync + 'static {
     /// panicked.
     fn spawn_blocking(&self, job: BlockingJob) -> BoxFuture<Result<Option<Reply>, ()>>;
 
-    /// Whether a handler's future may take its first poll in the request's own task before it
-    /// goes to [`Runtime::spawn`]: true (the default) when `spawn` runs tasks on the runtime
-    /// the request runs on, so timers and I/O the handler registers in that first poll stay
-    /// valid; false when tasks go to another runtime that outlives the request's.
-    fn polls_inline(&self) -> bool {
-        true
+    /// Runs `first_poll` (a handler's first poll, made in the request's own task before the
+    /// handler goes to [`Runtime::spawn`]) in the context of the runtime `spawn` uses, so the
+    /// timers and I/O the handler registers there belong to the runtime it will finish on.
+    /// The default runs it as it is: right when `spawn` runs tasks on the request's runtime.
+    fn in_spawn_context(&self, first_poll: &mut dyn FnMut()) {
+        first_poll();
     }
 }
 
@@ -137,10 +137,10 @@ pub const RETRY_POLL: Duration = Duration::from_millis(20);
 /// Answers one request whose body has been read, on `runtime`: the whole of what an adapter
 /// does after reading the body.
 ///
-/// - Synchronous handlers run inline. An async handler is polled once inline (unless
-///   [`Runtime::polls_inline`] says no): if it answers without waiting, that is the answer
-///   (no task, no timer); otherwise it, like a blocking one, is spawned on the runtime, so it
-///   runs to completion whatever happens to the request.
+/// - Synchronous handlers run inline. An async handler is polled once inline (in the
+///   context [`Runtime::in_spawn_context`] gives): if it answers without waiting, that is the
+///   answer (no task, no timer); otherwise it, like a blocking one, is spawned on the runtime,
+///   so it runs to completion whatever happens to the request.
 /// - If the handlers have not answered by the engine's deadline
 ///   ([`Engine::with_deadline`]), the answer is `success` (WeChat neither retries nor shows
 ///   the user an error) and the reply, when it comes, goes to the late-reply hook
@@ -198,18 +198,21 @@ async fn run_pending<R: Runtime>(
     pending: Pending,
     runtime: &Arc<R>,
 ) -> Response {
-    // Polled once here first (where the runtime allows it): a handler that answers without
-    // waiting (an async handler that awaited nothing pending) is done with no task spawned,
-    // no channel and no timer. Otherwise the boxed work moves into a task on the runtime
-    // (its contents stay pinned).
+    // Polled once here first, in the spawning runtime's context: a handler that answers
+    // without waiting (an async handler that awaited nothing pending) is done with no task
+    // spawned, no channel and no timer. Otherwise the boxed work moves into a task on the
+    // runtime (its contents stay pinned).
     let mut work: BoxFuture<Reply> = {
         let spawner = Arc::clone(runtime);
         Box::pin(pending.finish(move |job| spawner.spawn_blocking(job)))
     };
-    if runtime.polls_inline()
-        && let Poll::Ready(reply) =
-            std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await
-    {
+    let first = std::future::poll_fn(|cx| {
+        let mut first = Poll::Pending;
+        runtime.in_spawn_context(&mut || first = work.as_mut().poll(cx));
+        Poll::Ready(first)
+    })
+    .await;
+    if let Poll::Ready(reply) = first {
         return respond(engine, inbound, &reply);
     }
     let (sender, mut receiver) = oneshot::channel();

@@ -28,7 +28,11 @@ struct Counting {
 impl Runtime for Counting {
     fn spawn(&self, task: BoxFuture<()>) {
         self.spawned.fetch_add(1, Ordering::SeqCst);
-        wechat_callback_tokio::runtime().spawn(task);
+        if self.detached {
+            DETACHED.spawn(task);
+        } else {
+            wechat_callback_tokio::runtime().spawn(task);
+        }
     }
     fn sleep(&self, duration: Duration) -> BoxFuture<()> {
         wechat_callback_tokio::runtime().sleep(duration)
@@ -36,8 +40,14 @@ impl Runtime for Counting {
     fn spawn_blocking(&self, job: BlockingJob) -> BoxFuture<Result<Option<Reply>, ()>> {
         wechat_callback_tokio::runtime().spawn_blocking(job)
     }
-    fn polls_inline(&self) -> bool {
-        !self.detached
+    fn in_spawn_context(&self, first_poll: &mut dyn FnMut()) {
+        if self.detached {
+            // A runtime of its own: the handler's timer must register with it.
+            let _context = DETACHED.enter();
+            first_poll();
+        } else {
+            first_poll();
+        }
     }
 }
 
@@ -57,10 +67,6 @@ impl Future for YieldOnce {
 }
 
 async fn answer(router: Router) -> (String, usize) {
-    answer_on(router, Counting::default()).await
-}
-
-async fn answer_on(router: Router, runtime: Counting) -> (String, usize) {
     let config = crate::mp_config(TOKEN, Mode::Plain);
     let engine = Arc::new(Engine::new(config, router).unwrap().with_clock(|| NOW));
     let body = format!(
@@ -69,7 +75,7 @@ async fn answer_on(router: Router, runtime: Counting) -> (String, usize) {
          <Content><![CDATA[hi]]></Content><MsgId>42</MsgId></xml>"
     );
     let request = crate::signed_post(TOKEN, NOW, "7", &body, None, &[0; 16]);
-    let runtime = Arc::new(runtime);
+    let runtime = Arc::new(Counting::default());
     let response = wechat_callback::adapter::handle(&engine, request, &runtime).await;
     assert_eq!(response.status(), 200);
     let body = String::from_utf8(response.body().to_vec()).unwrap();
@@ -100,15 +106,54 @@ fn an_async_handler_that_waits_is_spawned_and_its_reply_still_answers() {
     assert_eq!(spawned, 1);
 }
 
+/// What `Detached` does for actix: handler tasks on a runtime of their own.
+static DETACHED: std::sync::LazyLock<tokio::runtime::Runtime> =
+    std::sync::LazyLock::new(|| tokio::runtime::Runtime::new().unwrap());
+
+/// A handler first polled in the request's task, then spawned on a runtime of its own, keeps
+/// its timer when the request's runtime stops (as an actix worker's does at shutdown): its
+/// late reply still comes.
 #[test]
-fn a_runtime_whose_tasks_outlive_the_request_gets_even_a_fast_handler_spawned() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let router = Router::new().on_text(|text: Text| async move { Reply::text(text.content) });
-    let detached = Counting {
+fn a_handler_moved_to_another_runtime_survives_the_request_runtime() {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let router = Router::new().on_text(|text: Text| async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Reply::text(format!("late: {}", text.content))
+    });
+    let config = crate::mp_config(TOKEN, Mode::Plain);
+    let engine = Engine::new(config, router)
+        .unwrap()
+        .with_clock(|| NOW)
+        .with_deadline(Duration::from_millis(50))
+        .with_late_reply_hook(move |late| {
+            let sender = sender.clone();
+            async move {
+                let _ = sender.send(late.reply);
+            }
+        });
+    let engine = Arc::new(engine);
+    let body = format!(
+        "<xml><ToUserName><![CDATA[gh_acct]]></ToUserName><FromUserName><![CDATA[o_user]]></FromUserName>\
+         <CreateTime>{NOW}</CreateTime><MsgType><![CDATA[text]]></MsgType>\
+         <Content><![CDATA[hi]]></Content><MsgId>43</MsgId></xml>"
+    );
+    let request = crate::signed_post(TOKEN, NOW, "8", &body, None, &[0; 16]);
+    let runtime = Arc::new(Counting {
         detached: true,
         ..Counting::default()
-    };
-    let (body, spawned) = runtime.block_on(answer_on(router, detached));
-    assert!(body.contains("<Content><![CDATA[hi]]></Content>"), "{body}");
-    assert_eq!(spawned, 1);
+    });
+    let request_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let response =
+        request_runtime.block_on(wechat_callback::adapter::handle(&engine, request, &runtime));
+    assert_eq!(response.body().as_ref(), b"success");
+    assert_eq!(runtime.spawned.load(Ordering::SeqCst), 1);
+    // The request's runtime stops, timers and all, while the handler still sleeps.
+    drop(request_runtime);
+    let late = receiver
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the late reply");
+    assert_eq!(late, Reply::text("late: hi"));
 }

@@ -112,10 +112,12 @@ impl Runtime for Detached {
         Tokio.spawn_blocking(job)
     }
 
-    /// No: a handler's first poll registers its timers and I/O with the runtime it runs on,
-    /// and the request's runtime (an actix worker's) may stop before the handler finishes.
-    fn polls_inline(&self) -> bool {
-        false
+    /// In the handlers' runtime's context: the timers and I/O a handler registers in its
+    /// first poll (made on the request's thread, an actix worker's) belong to the runtime that
+    /// outlives the worker, not to the worker's, which may stop before the handler finishes.
+    fn in_spawn_context(&self, first_poll: &mut dyn FnMut()) {
+        let _context = HANDLERS.enter();
+        first_poll();
     }
 }
 
