@@ -31,6 +31,12 @@ impl Token {
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The token's text, for tools that sign requests as WeChat does (`wxcb`). The name is a
+    /// warning: whatever holds the text must keep it out of logs, errors and `Debug`.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
 }
 
 impl fmt::Debug for Token {
@@ -391,6 +397,22 @@ impl Config {
     pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
         self.body_read_timeout = timeout;
         self
+    }
+
+    /// The token (its `Debug` prints `***`).
+    pub fn token(&self) -> &Token {
+        &self.token
+    }
+
+    /// The EncodingAESKey, when one is configured (its `Debug` prints `***`).
+    pub fn encoding_aes_key(&self) -> Option<&EncodingAesKey> {
+        self.encoding_aes_key.as_ref()
+    }
+
+    /// A WeCom suite's provider corpid, the receive id of its URL verification, when set
+    /// ([`Config::with_provider_corpid`]; the suite id otherwise).
+    pub fn provider_corpid(&self) -> Option<&str> {
+        self.provider_corpid.as_deref()
     }
 
     /// The receive id: appid or corpid.

@@ -241,6 +241,41 @@ mod tests {
         STANDARD.encode(ct)
     }
 
+    /// The mini-program message-push page's JSON reply vector (安全模式回包), exactly.
+    #[test]
+    fn the_official_json_reply_vector_seals_and_opens() {
+        let key = EncodingAesKey::new(&"A".repeat(43)).unwrap();
+        let crypt = MsgCrypt::new(&key, ReceiveId::AppId("wxba5fad812f8e6fb9".into()));
+        let token = crate::Token::new("AAAAA").unwrap();
+        let reply = EncryptedReply::seal(
+            &crypt,
+            &token,
+            r#"{"demo_resp":"good luck"}"#,
+            1_713_424_427,
+            "415670741",
+            b"707722b803182950",
+        );
+        let json = reply.to_json();
+        assert_eq!(
+            json,
+            r#"{"Encrypt":"ELGduP2YcVatjqIS+eZbp80MNLoAUWvzzyJxgGzxZO/5sAvd070Bs6qrLARC9nVHm48Y4hyRbtzve1L32tmxSQ==","MsgSignature":"1b9339964ed2e271e7c7b6ff2b0ef902fc94dea1","TimeStamp":1713424427,"Nonce":"415670741"}"#
+        );
+        let read = EncryptedReply::from_json(&json).unwrap();
+        assert_eq!(read, reply);
+        assert_eq!(
+            read.open(&crypt, &token).unwrap(),
+            r#"{"demo_resp":"good luck"}"#
+        );
+        let string_timestamp = json.replace("1713424427", "\"1713424427\"");
+        assert_eq!(EncryptedReply::from_json(&string_timestamp).unwrap(), reply);
+        for bad in ["<xml/>", "[]", r#"{"Encrypt":"x"}"#] {
+            assert_eq!(
+                EncryptedReply::from_json(bad).unwrap_err().kind(),
+                ErrorKind::Xml
+            );
+        }
+    }
+
     #[test]
     fn round_trip_pads_to_32() {
         let c = codec("wxb11529c136998cb6");

@@ -80,6 +80,43 @@ impl EncryptedReply {
         })
     }
 
+    /// Renders the envelope as JSON, the reply of a mini-program whose data format is JSON
+    /// (小程序 “消息推送”, 安全模式回包): `{"Encrypt","MsgSignature","TimeStamp","Nonce"}` with
+    /// `TimeStamp` a number and `Nonce` a string.
+    pub fn to_json(&self) -> String {
+        json_envelope(
+            &self.encrypt,
+            &self.msg_signature,
+            self.timestamp,
+            &self.nonce,
+        )
+    }
+
+    /// Reads a JSON envelope (a JSON mini-program's encrypted reply). `TimeStamp` may be a
+    /// number or a string of digits, as WeChat is lenient about numbers.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Xml`] (the class of a malformed body) when the text is not a JSON object
+    /// or lacks `Encrypt`, `MsgSignature`, `TimeStamp` (a number) or `Nonce`.
+    pub fn from_json(json: &str) -> Result<Self, Error> {
+        let value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|_| Error::with_detail(ErrorKind::Xml, "the envelope is not JSON"))?;
+        let text = |name: &'static str| match value.get(name) {
+            Some(serde_json::Value::String(s)) => Ok(s.clone()),
+            Some(serde_json::Value::Number(n)) => Ok(n.to_string()),
+            _ => Err(Error::with_detail(ErrorKind::Xml, format!("no {name}"))),
+        };
+        Ok(Self {
+            encrypt: text("Encrypt")?,
+            msg_signature: text("MsgSignature")?,
+            timestamp: text("TimeStamp")?
+                .trim()
+                .parse()
+                .map_err(|_| Error::with_detail(ErrorKind::Xml, "TimeStamp is not a number"))?,
+            nonce: text("Nonce")?,
+        })
+    }
+
     /// Checks `MsgSignature` and decrypts, as WeChat does with a reply.
     ///
     /// # Errors
@@ -146,13 +183,24 @@ pub(crate) fn seal_json_envelope(
     let timestamp_text = timestamp_text.format(timestamp);
     let digest = crate::signature::compute(&[token.as_str(), timestamp_text, nonce, &encrypt]);
     let hex = crate::signature::to_hex_array(&digest);
-    serde_json::json!({
-        "Encrypt": encrypt,
-        "MsgSignature": std::str::from_utf8(&hex).unwrap_or_default(),
-        "TimeStamp": timestamp,
-        "Nonce": nonce,
-    })
-    .to_string()
+    json_envelope(
+        &encrypt,
+        std::str::from_utf8(&hex).unwrap_or_default(),
+        timestamp,
+        nonce,
+    )
+}
+
+/// The JSON envelope in the official page's key order (`Encrypt`, `MsgSignature`, `TimeStamp`,
+/// `Nonce`); every string through `serde_json` so a nonce is always escaped.
+fn json_envelope(encrypt: &str, msg_signature: &str, timestamp: u64, nonce: &str) -> String {
+    let string = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned());
+    format!(
+        "{{\"Encrypt\":{},\"MsgSignature\":{},\"TimeStamp\":{timestamp},\"Nonce\":{}}}",
+        string(encrypt),
+        string(msg_signature),
+        string(nonce)
+    )
 }
 
 fn finish_envelope(out: &mut String, msg_signature: &str, timestamp: u64, nonce: &str) {
