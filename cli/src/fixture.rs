@@ -10,7 +10,7 @@ use wechat_callback::message::Text;
 use wechat_callback::reply::Reply;
 use wechat_callback::{
     BodyFormat, Callback, Config, EncodingAesKey, Engine, Error, ErrorKind, Handled, Mode,
-    Received, Router, Token, adapter,
+    Platform, Received, Router, Token, adapter,
 };
 
 use crate::wire::Client;
@@ -50,12 +50,17 @@ pub struct FixtureConfig {
     /// `miniprogram` only: `xml` (the default) or `json`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
+    /// `open_platform` only: the authorizer whose message this is (the console's `$APPID$`,
+    /// the last segment of the URL); absent = an authorization event (InfoType).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer_appid: Option<String>,
     /// The token.
     pub token: String,
     /// The 43-character EncodingAESKey; absent for a plaintext-only account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding_aes_key: Option<String>,
-    /// The receive id: appid (mp) or corpid (WeCom).
+    /// The receive id: appid (mp, miniprogram), corpid (wecom), component appid
+    /// (open_platform) or suite id (wecom_suite).
     pub appid: String,
     /// WeCom `AgentID`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,6 +83,47 @@ fn default_platform() -> String {
 }
 
 impl FixtureConfig {
+    /// The fixture account for an engine's `config` (one entry of an accounts file, say), with
+    /// the clock at `now` (Unix seconds), receiving on behalf of `on_behalf_of`. A WeCom
+    /// suite's data callback (an authorizing corp's corpid) is written as the `wecom` account
+    /// of that corp, which is what its crypto is: the fixture format has no field for it.
+    pub fn from_config(config: &Config, now: u64, on_behalf_of: Option<&str>) -> Self {
+        let mut platform = config.platform();
+        let mut appid = config.receive_id().as_str().to_owned();
+        let mut authorizer_appid = None;
+        match (platform, on_behalf_of) {
+            (Platform::OpenPlatform, Some(authorizer)) => {
+                authorizer_appid = Some(authorizer.to_owned());
+            }
+            (Platform::WeComSuite, Some(corpid)) => {
+                platform = Platform::WeCom;
+                corpid.clone_into(&mut appid);
+            }
+            _ => {}
+        }
+        Self {
+            platform: platform.name().to_owned(),
+            format: (config.format() == BodyFormat::Json).then(|| "json".to_owned()),
+            authorizer_appid,
+            token: config.token().expose_secret().to_owned(),
+            encoding_aes_key: config.encoding_aes_key().map(EncodingAesKey::expose_secret),
+            appid,
+            agent_id: config.agent_id().map(str::to_owned),
+            mode: Some(
+                match config.mode() {
+                    Mode::Plain => "plain",
+                    Mode::Compatible => "compatible",
+                    Mode::Safe => "safe",
+                }
+                .to_owned(),
+            ),
+            now,
+            timestamp_tolerance_s: config.timestamp_tolerance().map(|d| d.as_secs()),
+            max_body_bytes: (config.max_body_bytes() != Config::DEFAULT_MAX_BODY_BYTES)
+                .then(|| config.max_body_bytes()),
+        }
+    }
+
     /// The engine configuration this fixture describes.
     pub fn to_config(&self) -> Result<Config, String> {
         let token = Token::new(self.token.as_str()).map_err(|e| e.to_string())?;
@@ -552,7 +598,18 @@ fn check_reply(
     if body == "success" || body.is_empty() {
         return Ok(());
     }
-    let envelope = EncryptedReply::from_xml(body).ok();
+    let json = body.trim_start().starts_with('{');
+    if let Some(want) = want.get("format").and_then(Value::as_str) {
+        let got = if json { "json" } else { "xml" };
+        if want != got {
+            return Err(format!("reply.format: expected {want:?}, got {got:?}"));
+        }
+    }
+    let envelope = if json {
+        EncryptedReply::from_json(body).ok()
+    } else {
+        EncryptedReply::from_xml(body).ok()
+    };
     let want_encrypted = want.get("encrypted").and_then(Value::as_bool);
     if let Some(encrypted) = want_encrypted
         && encrypted != envelope.is_some()
@@ -574,7 +631,12 @@ fn check_reply(
         }
         None => body.to_owned(),
     };
-    let reply = Callback::from_xml(&inner).map_err(|e| format!("reply is not XML: {e}"))?;
+    let reply = if inner.trim_start().starts_with('{') {
+        Callback::from_json(&inner)
+    } else {
+        Callback::from_xml(&inner)
+    }
+    .map_err(|e| format!("the reply does not parse: {e}"))?;
     for (key, field) in [
         ("to", &reply.head().to_user_name),
         ("from", &reply.head().from_user_name),
@@ -598,7 +660,7 @@ pub fn run_fixture(fixture: &Fixture) -> Outcome {
         Ok(request) => request,
         Err(problem) => return failed(fixture, problem),
     };
-    let result = engine.process(&request);
+    let result = engine.process_on_behalf_of(&request, fixture.config.authorizer_appid.as_deref());
     let mut outcome = Outcome::new(&fixture.name, &result);
     check(fixture, &mut outcome, &engine);
     outcome
@@ -625,8 +687,13 @@ pub fn run_over_http(fixture: &Fixture, url: &str, client: &Client, resign: bool
     if resign {
         fixture.resign(&crate::build::now().to_string(), &fresh_nonce());
     }
+    // An authorizer's message goes to `{url}/{authorizer_appid}`, as WeChat fills `$APPID$`.
+    let url = match &fixture.config.authorizer_appid {
+        Some(authorizer) => format!("{}/{authorizer}", url.trim_end_matches('/')),
+        None => url.to_owned(),
+    };
     let response = match fixture
-        .http_request(url)
+        .http_request(&url)
         .and_then(|request| client.send(request))
     {
         Ok(response) => response,
@@ -660,7 +727,7 @@ impl Fixture {
         let encrypt = if self.method == "GET" {
             get(&pairs, "echostr")
         } else {
-            wechat_callback::message::Document::parse(&self.body)
+            crate::simulate::parse_body(&self.body)
                 .ok()
                 .and_then(|root| root.child_text("Encrypt").map(str::to_owned))
         };

@@ -8,10 +8,11 @@ use std::process::ExitCode;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use serde_json::{Map, Value, json};
-use wechat_callback::Mode;
+use wechat_callback::accounts::parse_accounts;
+use wechat_callback::{Config, Platform};
 use wechat_callback_cli::build::{Built, Sender, fresh_timestamp_and_nonce, now};
 use wechat_callback_cli::fixture::{self, Fixture, FixtureConfig, Outcome};
-use wechat_callback_cli::simulate::{self, Callback, Reply, defaults};
+use wechat_callback_cli::simulate::{self, Addressing, Callback, Reply, defaults};
 use wechat_callback_cli::wire::Client;
 
 #[derive(Parser)]
@@ -55,29 +56,138 @@ enum Command {
     Encrypt(EncryptArgs),
 }
 
+/// Where the account comes from when not from flags: an accounts file.
 #[derive(Args)]
-#[command(group(ArgGroup::new("what").required(true).args(["text", "event", "xml", "verify"])))]
+struct AccountArgs {
+    /// An accounts file (TOML, as the examples' `WECHAT_CONFIG`): the account's platform,
+    /// token, EncodingAESKey, appid, mode, format and AgentID come from it (`${VAR}` from the
+    /// environment) instead of flags.
+    #[arg(long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The account's id in that file (its URL is `/wechat/{id}`); may be left out when the file
+    /// has one account.
+    #[arg(long, requires = "config", value_name = "ID")]
+    account: Option<String>,
+    /// Send as WeChat does to `{URL}/{ID}`: an open-platform authorizer's message (ID its
+    /// appid, the console's `$APPID$`) or a WeCom suite's data callback (ID the authorizing
+    /// corp's corpid, `$CORPID$`, which the message is then encrypted for).
+    #[arg(long, value_name = "APPID|CORPID")]
+    on_behalf_of: Option<String>,
+    /// Without --config: mp | miniprogram | wecom | open_platform | wecom_suite (default mp;
+    /// --wecom is wecom). --appid is then the receive id: appid, corpid, component appid or
+    /// suite id (the provider's corpid for a suite's URL verification).
+    #[arg(long, conflicts_with = "config")]
+    platform: Option<String>,
+    /// Without --config, miniprogram: xml | json, the console's 数据格式 (default xml).
+    #[arg(long, conflicts_with = "config")]
+    format: Option<String>,
+}
+
+/// An account resolved from a file or from flags: its configuration, its id in the file, and
+/// the `$APPID$` / `$CORPID$` it is sent on behalf of.
+struct Target {
+    config: Config,
+    id: Option<String>,
+    on_behalf_of: Option<String>,
+}
+
+impl AccountArgs {
+    /// The account: from `--config` / `--account`, or from `flags` (a fixture-style account
+    /// built from the subcommand's own flags) when no file is given.
+    fn resolve(&self, flags: impl FnOnce() -> FixtureConfig) -> Result<Target, String> {
+        let (config, id) = match &self.config {
+            Some(path) => {
+                let (id, config) = account_from_file(path, self.account.as_deref())?;
+                (config, Some(id))
+            }
+            None => (flags().to_config()?, None),
+        };
+        let on_behalf_of = self.on_behalf_of.clone();
+        if on_behalf_of.is_some()
+            && !matches!(
+                config.platform(),
+                Platform::OpenPlatform | Platform::WeComSuite
+            )
+        {
+            return Err(format!(
+                "--on-behalf-of is for open_platform and wecom_suite accounts, not {}",
+                config.platform().name()
+            ));
+        }
+        Ok(Target {
+            config,
+            id,
+            on_behalf_of,
+        })
+    }
+
+    /// The platform named by `--platform`, or `wecom` when `wecom` is set, else `mp`.
+    fn platform(&self, wecom: bool) -> String {
+        self.platform
+            .clone()
+            .unwrap_or_else(|| if wecom { "wecom" } else { "mp" }.to_owned())
+    }
+}
+
+/// Reads the accounts file at `path` and takes the account `id` (or its only account).
+fn account_from_file(path: &PathBuf, id: Option<&str>) -> Result<(String, Config), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let accounts = parse_accounts(&text, |name| std::env::var(name).ok())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let ids = || {
+        accounts
+            .iter()
+            .map(|a| a.id().to_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let found = match id {
+        Some(id) => accounts.iter().position(|a| a.id() == id).ok_or_else(|| {
+            format!(
+                "{}: no account {id:?} (the file has: {})",
+                path.display(),
+                ids()
+            )
+        })?,
+        None if accounts.len() == 1 => 0,
+        None => {
+            return Err(format!(
+                "{}: several accounts, choose one with --account: {}",
+                path.display(),
+                ids()
+            ));
+        }
+    };
+    let account = accounts.into_iter().nth(found).ok_or("no account")?;
+    Ok((account.id().to_owned(), account.into_config()))
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["text", "event", "xml", "json", "info", "verify"])))]
 struct SimulateArgs {
-    /// The endpoint.
-    #[arg(long, env = "WECHAT_URL", default_value = defaults::URL)]
-    url: String,
+    /// The account's endpoint (default http://127.0.0.1:8080/wechat, with --account
+    /// http://127.0.0.1:8080/wechat/{id}); --on-behalf-of appends `/{ID}`.
+    #[arg(long, env = "WECHAT_URL")]
+    url: Option<String>,
+    #[command(flatten)]
+    account: AccountArgs,
     /// The account's token.
     #[arg(long, env = "WECHAT_TOKEN", default_value = defaults::TOKEN, hide_env_values = true)]
     token: String,
     /// The 43-character EncodingAESKey; unset or empty = plaintext only.
     #[arg(long, env = "WECHAT_AES_KEY", hide_env_values = true)]
     aes_key: Option<String>,
-    /// The appid (or corpid with --wecom) replies must be encrypted for.
+    /// The receive id replies must be encrypted for: the appid (the corpid with --wecom).
     #[arg(long, env = "WECHAT_APPID", default_value = defaults::APPID)]
     appid: String,
     /// plain | safe | compatible (default: compatible with a key, else plain).
     #[arg(long, env = "WECHAT_MODE")]
     mode: Option<String>,
     /// A WeCom application (needs --aes-key; --appid is the corpid).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "config")]
     wecom: bool,
     /// WeCom `AgentID`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "config")]
     agent_id: Option<String>,
     /// The user's openid (`FromUserName`).
     #[arg(long, default_value = defaults::OPENID)]
@@ -94,9 +204,17 @@ struct SimulateArgs {
     /// With --event: its `EventKey`.
     #[arg(long, requires = "event")]
     event_key: Option<String>,
+    /// Send this InfoType push (`component_verify_ticket`, `suite_ticket`, …): an open
+    /// platform's authorization event or a WeCom suite's command callback; it must be answered
+    /// `success`.
+    #[arg(long, value_name = "INFO_TYPE")]
+    info: Option<String>,
     /// Send this plaintext message XML (a file, or `-` for standard input).
     #[arg(long)]
     xml: Option<PathBuf>,
+    /// Send this plaintext message JSON (a JSON mini-program; a file, or `-`).
+    #[arg(long)]
+    json: Option<PathBuf>,
     /// URL verification: GET with an `echostr` and check it is echoed.
     #[arg(long)]
     verify: bool,
@@ -104,21 +222,26 @@ struct SimulateArgs {
 
 #[derive(Args)]
 struct RequestArgs {
+    #[command(flatten)]
+    account: AccountArgs,
     /// The account's token.
-    #[arg(long)]
-    token: String,
+    #[arg(long, required_unless_present = "config", conflicts_with = "config")]
+    token: Option<String>,
     /// `timestamp`, Unix seconds (default: now).
     #[arg(long)]
     timestamp: Option<String>,
     /// `nonce` (default: random digits).
     #[arg(long)]
     nonce: Option<String>,
-    /// `openid` added to the query (official accounts).
+    /// `openid` added to the query (official accounts, mini-programs).
     #[arg(long)]
     openid: Option<String>,
     /// The message XML, a file or `-` for standard input (a POST).
-    #[arg(long, conflicts_with = "echostr")]
+    #[arg(long, conflicts_with_all = ["echostr", "json"])]
     xml: Option<PathBuf>,
+    /// The message JSON (a JSON mini-program), a file or `-` (a POST).
+    #[arg(long, conflicts_with = "echostr")]
+    json: Option<PathBuf>,
     /// The `echostr` to verify (a GET, URL verification).
     #[arg(long)]
     echostr: Option<String>,
@@ -145,24 +268,25 @@ struct EncryptArgs {
     #[command(flatten)]
     request: RequestArgs,
     /// The 43-character EncodingAESKey.
-    #[arg(long)]
-    aes_key: String,
-    /// The receive id: appid, or corpid with --wecom.
-    #[arg(long)]
-    appid: String,
+    #[arg(long, required_unless_present = "config", conflicts_with = "config")]
+    aes_key: Option<String>,
+    /// The receive id: appid, corpid with --wecom, component appid (open_platform) or suite id
+    /// (wecom_suite).
+    #[arg(long, required_unless_present = "config", conflicts_with = "config")]
+    appid: Option<String>,
     /// WeCom: only `msg_signature`, encrypted `echostr`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "config")]
     wecom: bool,
     /// Compatible mode: keep the plaintext fields beside `Encrypt`.
-    #[arg(long, conflicts_with = "wecom")]
+    #[arg(long, conflicts_with_all = ["wecom", "config"])]
     compat: bool,
     /// WeCom `AgentID` for the envelope.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "config")]
     agent_id: Option<String>,
     /// The 16 random prefix bytes as 32 hex digits (default: random), for reproducible output.
     #[arg(long)]
     random: Option<String>,
-    /// Encrypt for this receive id instead of --appid (to record a wrong-appid case).
+    /// Encrypt for this receive id instead of the account's (to record a wrong-appid case).
     #[arg(long)]
     encrypt_for: Option<String>,
 }
@@ -238,17 +362,26 @@ fn replay(json: bool, url: Option<&str>, resign: bool, paths: &[PathBuf]) -> Exi
 }
 
 impl RequestArgs {
-    /// The message XML named by `--xml` (a file, or `-` for standard input).
-    fn message_xml(&self) -> Result<String, String> {
-        read_xml(
+    /// The message named by `--xml` or `--json` (a file, or `-` for standard input).
+    fn message(&self) -> Result<String, String> {
+        read_message(
             self.xml
                 .as_ref()
-                .ok_or("give --xml FILE or --echostr TEXT")?,
+                .or(self.json.as_ref())
+                .ok_or("give --xml FILE, --json FILE or --echostr TEXT")?,
         )
+    }
+
+    /// `--format json` implied by `--json`.
+    fn format(&self) -> Option<String> {
+        self.account
+            .format
+            .clone()
+            .or_else(|| self.json.as_ref().map(|_| "json".to_owned()))
     }
 }
 
-fn read_xml(path: &PathBuf) -> Result<String, String> {
+fn read_message(path: &PathBuf) -> Result<String, String> {
     if path.as_os_str() == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -268,87 +401,113 @@ fn common(request: &RequestArgs) -> (String, String) {
     )
 }
 
+/// A fixture-style account from flags (the clock is filled in when a fixture is written).
+fn flag_account(
+    platform: String,
+    format: Option<String>,
+    token: &str,
+    encoding_aes_key: Option<String>,
+    appid: &str,
+    agent_id: Option<String>,
+    mode: Option<String>,
+) -> FixtureConfig {
+    FixtureConfig {
+        platform,
+        format,
+        authorizer_appid: None,
+        token: token.to_owned(),
+        encoding_aes_key,
+        appid: appid.to_owned(),
+        agent_id,
+        mode,
+        now: 0,
+        timestamp_tolerance_s: None,
+        max_body_bytes: None,
+    }
+}
+
 fn sign(args: SignArgs) -> Result<Value, String> {
     let request = &args.request;
+    let target = request.account.resolve(|| {
+        flag_account(
+            request.account.platform(false),
+            request.format(),
+            request.token.as_deref().unwrap_or_default(),
+            None,
+            &args.appid,
+            None,
+            Some("plain".into()),
+        )
+    })?;
+    if !matches!(
+        target.config.platform(),
+        Platform::OfficialAccount | Platform::MiniProgram
+    ) {
+        return Err(format!(
+            "sign builds plaintext requests; a {} account is always encrypted: use `wxcb encrypt`",
+            target.config.platform().name()
+        ));
+    }
     let (timestamp, nonce) = common(request);
-    let sender = Sender::plain(request.token.as_str());
+    let sender = Sender::plain(target.config.token().expose_secret());
     let built = match &request.echostr {
         Some(echostr) => sender.echostr(echostr, &timestamp, &nonce, &[0; 16]),
         None => sender.message(
-            &request.message_xml()?,
+            &request.message()?,
             &timestamp,
             &nonce,
             request.openid.as_deref(),
             &[0; 16],
-        ),
+        )?,
     };
-    let config = FixtureConfig {
-        platform: "mp".into(),
-        format: None,
-        token: request.token.clone(),
-        encoding_aes_key: None,
-        appid: args.appid.clone(),
-        agent_id: None,
-        mode: Some("plain".into()),
-        now: timestamp.parse().unwrap_or_else(|_| now()),
-        timestamp_tolerance_s: request.tolerance,
-        max_body_bytes: None,
-    };
-    output(request, built, config)
+    output(request, built, &target, &timestamp)
 }
 
 fn encrypt(args: EncryptArgs) -> Result<Value, String> {
     let request = &args.request;
-    let (timestamp, nonce) = common(request);
-    let receive_id = args
-        .encrypt_for
-        .clone()
-        .unwrap_or_else(|| args.appid.clone());
-    let sender = if args.wecom {
-        Sender::wecom(
-            request.token.as_str(),
-            &args.aes_key,
-            receive_id,
+    let target = request.account.resolve(|| {
+        let platform = request.account.platform(args.wecom);
+        let mode = matches!(platform.as_str(), "mp" | "miniprogram")
+            .then(|| if args.compat { "compatible" } else { "safe" }.to_owned());
+        flag_account(
+            platform,
+            request.format(),
+            request.token.as_deref().unwrap_or_default(),
+            args.aes_key.clone(),
+            args.appid.as_deref().unwrap_or_default(),
             args.agent_id.clone(),
-        )?
-    } else {
-        let mode = if args.compat {
-            Mode::Compatible
-        } else {
-            Mode::Safe
-        };
-        Sender::official_account(request.token.as_str(), &args.aes_key, receive_id, mode)?
-    };
+            mode,
+        )
+    })?;
+    let mut sender = Sender::for_config(&target.config, target.on_behalf_of.as_deref())?;
+    if !sender.encrypts() {
+        return Err("this account is in plaintext mode: use `wxcb sign`".into());
+    }
+    if let Some(receive_id) = &args.encrypt_for {
+        sender = sender.encrypting_for(receive_id)?;
+    }
+    let (timestamp, nonce) = common(request);
     let random: [u8; 16] = match &args.random {
         Some(hex) => parse_random(hex)?,
         None => rand::random(),
     };
     let built = match &request.echostr {
-        Some(_) if !args.wecom => {
-            return Err("--echostr with encrypt is WeCom's URL verification: add --wecom".into());
+        Some(_) if !sender.is_wecom() => {
+            return Err(
+                "--echostr with encrypt is WeCom's URL verification: use a WeCom account (--wecom)"
+                    .into(),
+            );
         }
         Some(echostr) => sender.echostr(echostr, &timestamp, &nonce, &random),
         None => sender.message(
-            &request.message_xml()?,
+            &request.message()?,
             &timestamp,
             &nonce,
             request.openid.as_deref(),
             &random,
-        ),
+        )?,
     };
-    let config = FixtureConfig {
-        platform: if args.wecom { "wecom" } else { "mp" }.into(),
-        format: None,
-        token: request.token.clone(),
-        encoding_aes_key: Some(args.aes_key.clone()),
-        appid: args.appid.clone(),
-        agent_id: args.agent_id.clone(),
-        mode: (!args.wecom).then(|| if args.compat { "compatible" } else { "safe" }.into()),
-        now: timestamp.parse().unwrap_or_else(|_| now()),
-        timestamp_tolerance_s: request.tolerance,
-        max_body_bytes: None,
-    };
-    output(request, built, config)
+    output(request, built, &target, &timestamp)
 }
 
 fn parse_random(hex: &str) -> Result<[u8; 16], String> {
@@ -364,7 +523,12 @@ fn parse_random(hex: &str) -> Result<[u8; 16], String> {
     Ok(out)
 }
 
-fn output(request: &RequestArgs, built: Built, config: FixtureConfig) -> Result<Value, String> {
+fn output(
+    request: &RequestArgs,
+    built: Built,
+    target: &Target,
+    timestamp: &str,
+) -> Result<Value, String> {
     let mut query_map = Map::new();
     for (key, value) in &built.query {
         query_map.insert((*key).to_owned(), Value::String(value.clone()));
@@ -378,6 +542,14 @@ fn output(request: &RequestArgs, built: Built, config: FixtureConfig) -> Result<
             "body": built.body,
         }));
     };
+    let mut config = FixtureConfig::from_config(
+        &target.config,
+        timestamp.parse().unwrap_or_else(|_| now()),
+        target.on_behalf_of.as_deref(),
+    );
+    if request.tolerance.is_some() {
+        config.timestamp_tolerance_s = request.tolerance;
+    }
     let mut fixture = Fixture {
         name: name.clone(),
         source: Some("wxcb".into()),
@@ -389,7 +561,10 @@ fn output(request: &RequestArgs, built: Built, config: FixtureConfig) -> Result<
         expect: Map::new(),
     };
     let engine = fixture.config.engine()?;
-    let result = engine.process(&fixture.http_request("/wechat")?);
+    let result = engine.process_on_behalf_of(
+        &fixture.http_request("/wechat")?,
+        fixture.config.authorizer_appid.as_deref(),
+    );
     let outcome = Outcome::new(name, &result);
     let mut expect = Map::new();
     expect.insert("outcome".into(), json!(outcome.outcome));
@@ -408,15 +583,18 @@ fn output(request: &RequestArgs, built: Built, config: FixtureConfig) -> Result<
             );
             if let Ok(handled) = &result
                 && let wechat_callback::Received::Message(message) = &handled.received
+                && handled.response.body().as_ref() != b"success"
+                && !handled.response.body().is_empty()
             {
-                expect.insert(
-                    "reply".into(),
-                    json!({
-                        "encrypted": message.is_encrypted(),
-                        "to": &*message.head().from_user_name,
-                        "from": &*message.head().to_user_name,
-                    }),
-                );
+                let mut reply = json!({
+                    "encrypted": message.is_encrypted(),
+                    "to": &*message.head().from_user_name,
+                    "from": &*message.head().to_user_name,
+                });
+                if message.format() == wechat_callback::BodyFormat::Json {
+                    reply["format"] = json!("json");
+                }
+                expect.insert("reply".into(), reply);
             }
         }
     }
@@ -425,14 +603,18 @@ fn output(request: &RequestArgs, built: Built, config: FixtureConfig) -> Result<
 }
 
 fn run_simulate(args: &SimulateArgs) -> ExitCode {
-    let sender = match simulated_sender(args) {
-        Ok(sender) => sender,
+    let prepared = simulated_target(args).and_then(|target| {
+        let sender = Sender::for_config(&target.config, target.on_behalf_of.as_deref())?;
+        Ok((target, sender))
+    });
+    let (target, sender) = match prepared {
+        Ok(prepared) => prepared,
         Err(problem) => {
             eprintln!("wxcb: {problem}");
             return ExitCode::from(2);
         }
     };
-    match simulate_once(args, &sender) {
+    match simulate_once(args, &target, &sender) {
         Ok(()) => ExitCode::SUCCESS,
         Err(problem) => {
             println!("FAIL {problem}");
@@ -441,44 +623,55 @@ fn run_simulate(args: &SimulateArgs) -> ExitCode {
     }
 }
 
-fn simulated_sender(args: &SimulateArgs) -> Result<Sender, String> {
-    let key = args.aes_key.as_deref().filter(|k| !k.is_empty());
-    let mode = match args.mode.as_deref().filter(|m| !m.is_empty()) {
-        Some(text) => text.parse().map_err(|_| format!("unknown mode {text:?}"))?,
-        None if key.is_some() => Mode::Compatible,
-        None => Mode::Plain,
-    };
-    match (key, args.wecom) {
-        (Some(key), true) => Sender::wecom(
-            args.token.as_str(),
+fn simulated_target(args: &SimulateArgs) -> Result<Target, String> {
+    args.account.resolve(|| {
+        let key = args.aes_key.clone().filter(|k| !k.is_empty());
+        let platform = args.account.platform(args.wecom);
+        let format = args
+            .account
+            .format
+            .clone()
+            .or_else(|| args.json.as_ref().map(|_| "json".to_owned()));
+        let mode = args.mode.clone().filter(|m| !m.is_empty());
+        flag_account(
+            platform,
+            format,
+            &args.token,
             key,
-            args.appid.as_str(),
+            &args.appid,
             args.agent_id.clone(),
-        ),
-        (None, true) => Err("--wecom needs --aes-key (or WECHAT_AES_KEY)".into()),
-        (None, false) if mode != Mode::Plain => {
-            Err(format!("{mode:?} mode needs --aes-key (or WECHAT_AES_KEY)"))
-        }
-        (None, false) => Ok(Sender::plain(args.token.as_str())),
-        (Some(key), false) => {
-            Sender::official_account(args.token.as_str(), key, args.appid.as_str(), mode)
-        }
+            mode,
+        )
+    })
+}
+
+/// The endpoint: `--url`, else the examples' address (`/wechat/{id}` for a file's account),
+/// with `/{on_behalf_of}` appended as WeChat fills `$APPID$` / `$CORPID$`.
+fn simulated_url(args: &SimulateArgs, target: &Target) -> String {
+    let url = match (&args.url, &target.id) {
+        (Some(url), _) => url.clone(),
+        (None, Some(id)) => format!("{}/{id}", defaults::URL),
+        (None, None) => defaults::URL.to_owned(),
+    };
+    match &target.on_behalf_of {
+        Some(id) => format!("{}/{id}", url.trim_end_matches('/')),
+        None => url,
     }
 }
 
-fn simulate_once(args: &SimulateArgs, sender: &Sender) -> Result<(), String> {
+fn simulate_once(args: &SimulateArgs, target: &Target, sender: &Sender) -> Result<(), String> {
     let client = Client::default();
+    let url = simulated_url(args, target);
     let (timestamp, nonce) = fresh_timestamp_and_nonce();
     let random: [u8; 16] = rand::random();
     let send = |built: &Built| -> Result<http::Response<bytes::Bytes>, String> {
         println!(
-            "-> {} {}?{} ({} bytes)",
+            "-> {} {url}?{} ({} bytes)",
             built.method,
-            args.url,
             built.query_string(),
             built.body.len()
         );
-        let response = client.send(built.http_request(&args.url)?)?;
+        let response = client.send(built.http_request(&url)?)?;
         println!("<- {} ({} bytes)", response.status(), response.body().len());
         Ok(response)
     };
@@ -491,37 +684,62 @@ fn simulate_once(args: &SimulateArgs, sender: &Sender) -> Result<(), String> {
         println!("ok: echostr {echostr} echoed");
         return Ok(());
     }
-    let callback = match (&args.text, &args.event, &args.xml) {
-        (Some(text), _, _) => Callback::Text(text.clone()),
-        (_, Some(event), _) => Callback::Event {
+    let callback = match (&args.text, &args.event, &args.info, &args.xml, &args.json) {
+        (Some(text), ..) => Callback::Text(text.clone()),
+        (_, Some(event), ..) => Callback::Event {
             event: event.clone(),
             event_key: args.event_key.clone(),
         },
-        (_, _, Some(path)) => Callback::Xml(read_xml(path)?),
-        _ => return Err("give --text, --event, --xml or --verify".into()),
+        (_, _, Some(info_type), ..) => {
+            if !matches!(
+                sender.platform(),
+                Platform::OpenPlatform | Platform::WeComSuite
+            ) || target.on_behalf_of.is_some()
+            {
+                return Err(
+                    "--info is an open platform's authorization event or a WeCom \
+                     suite's command callback: an open_platform or wecom_suite account \
+                     without --on-behalf-of"
+                        .into(),
+                );
+            }
+            Callback::Info(info_type.clone())
+        }
+        (_, _, _, Some(path), _) | (.., Some(path)) => Callback::Raw(read_message(path)?),
+        _ => return Err("give --text, --event, --info, --xml, --json or --verify".into()),
     };
-    let xml = callback.to_xml(
-        &args.openid,
-        &args.to,
-        now(),
-        rand::random::<u64>() >> 1,
-        args.agent_id.as_deref().filter(|_| sender.is_wecom()),
+    let agent_id = target.config.agent_id().filter(|_| sender.is_wecom());
+    let message = callback.render(
+        sender,
+        &Addressing {
+            from_user_name: &args.openid,
+            to_user_name: &args.to,
+            create_time: now(),
+            msg_id: rand::random::<u64>() >> 1,
+            agent_id,
+        },
     );
-    let built = sender.message(&xml, &timestamp, &nonce, Some(&args.openid), &random);
+    let openid = (!callback.is_info()).then_some(args.openid.as_str());
+    let built = sender.message(&message, &timestamp, &nonce, openid, &random)?;
     let response = send(&built)?;
     match simulate::read_reply(sender, &response, sender.encrypts())? {
         Reply::Empty => println!("ok: empty reply (`success`): WeChat shows the user nothing"),
-        Reply::Xml { xml, encrypted } => {
+        Reply::Message { .. } if callback.is_info() => {
+            return Err("an InfoType push must be answered `success`".into());
+        }
+        Reply::Message { body, encrypted } => {
             if encrypted {
                 println!(
                     "reply envelope: MsgSignature verified, decrypted for {}",
-                    args.appid
+                    sender
+                        .crypt()
+                        .map_or("", |crypt| crypt.receive_id().as_str())
                 );
             } else {
                 println!("plaintext reply");
             }
-            println!("{xml}");
-            let root = simulate::check_addressing(&xml, &args.openid, &args.to)?;
+            println!("{body}");
+            let root = simulate::check_addressing(&body, &args.openid, &args.to)?;
             for (path, value) in simulate::flatten(root.root()) {
                 println!("  {path}: {value}");
             }

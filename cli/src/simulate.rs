@@ -1,13 +1,15 @@
 //! `wxcb simulate`: plays WeChat's servers against a live endpoint. Builds a callback as
 //! WeChat does (fresh timestamp and nonce, signatures, encryption), and checks the answer as
 //! WeChat would: status 200, a reply envelope whose `MsgSignature` verifies and whose `Encrypt`
-//! decrypts for the account's appid / corpid, and reply XML addressed back to the sender.
+//! decrypts for the account's appid / corpid, and a reply (XML, or JSON for a JSON
+//! mini-program) addressed back to the sender.
 
 use bytes::Bytes;
-use wechat_callback::Token;
+use serde_json::Value;
 use wechat_callback::crypto::EncryptedReply;
 use wechat_callback::message::{Document, Element};
 use wechat_callback::reply::push_cdata_element;
+use wechat_callback::{BodyFormat, Platform, Token};
 
 use crate::build::Sender;
 
@@ -38,13 +40,47 @@ pub enum Callback {
         /// `EventKey`.
         event_key: Option<String>,
     },
-    /// This plaintext message XML, as is.
-    Xml(String),
+    /// An InfoType push (`component_verify_ticket`, `suite_ticket`, …): an open platform's
+    /// authorization event or a WeCom suite's command callback.
+    Info(String),
+    /// This plaintext message (XML, or JSON for a JSON mini-program), as is.
+    Raw(String),
+}
+
+/// Who sends to whom, and when: what a message's head carries.
+#[derive(Debug, Clone, Copy)]
+pub struct Addressing<'a> {
+    /// `FromUserName`: the user's openid.
+    pub from_user_name: &'a str,
+    /// `ToUserName`: the account's original id (or corpid).
+    pub to_user_name: &'a str,
+    /// `CreateTime`, Unix seconds.
+    pub create_time: u64,
+    /// `MsgId` of a message.
+    pub msg_id: u64,
+    /// WeCom `AgentID`.
+    pub agent_id: Option<&'a str>,
 }
 
 impl Callback {
-    /// The plaintext message XML from `from_user_name` (openid) to `to_user_name`, with
-    /// `CreateTime` (Unix seconds), `MsgId` for messages, and `AgentID` for WeCom.
+    /// Whether this is an InfoType push (sent without an openid, answered `success`).
+    pub fn is_info(&self) -> bool {
+        matches!(self, Self::Info(_))
+    }
+
+    /// The plaintext body as `sender` sends it: XML, or JSON for a JSON mini-program (numbers
+    /// as JSON numbers, as WeChat sends them). An InfoType push is addressed to the account's
+    /// receive id: `<AppId>` on the open platform, `<SuiteId>` on a WeCom suite, with
+    /// `CreateTime` / `TimeStamp`.
+    pub fn render(&self, sender: &Sender, to: &Addressing<'_>) -> String {
+        let receive_id = sender
+            .crypt()
+            .map_or("", |crypt| crypt.receive_id().as_str());
+        self.render_as(sender.format(), sender.platform(), receive_id, to)
+    }
+
+    /// The plaintext message XML of an official account (or, with `agent_id`, a WeCom
+    /// application): [`Callback::render`] without a sender.
     pub fn to_xml(
         &self,
         from_user_name: &str,
@@ -53,31 +89,78 @@ impl Callback {
         msg_id: u64,
         agent_id: Option<&str>,
     ) -> String {
-        let (msg_type, body) = match self {
-            Self::Xml(xml) => return xml.clone(),
-            Self::Text(content) => {
-                let mut body = String::new();
-                push_cdata_element(&mut body, "Content", content);
-                body.push_str(&format!("<MsgId>{msg_id}</MsgId>"));
-                ("text", body)
-            }
-            Self::Event { event, event_key } => {
-                let mut body = String::new();
-                push_cdata_element(&mut body, "Event", event);
-                if let Some(key) = event_key {
-                    push_cdata_element(&mut body, "EventKey", key);
-                }
-                ("event", body)
-            }
+        let to = Addressing {
+            from_user_name,
+            to_user_name,
+            create_time,
+            msg_id,
+            agent_id,
         };
+        self.render_as(BodyFormat::Xml, Platform::OfficialAccount, "", &to)
+    }
+
+    fn render_as(
+        &self,
+        format: BodyFormat,
+        platform: Platform,
+        receive_id: &str,
+        to: &Addressing<'_>,
+    ) -> String {
+        if let Self::Raw(text) = self {
+            return text.clone();
+        }
+        if let Self::Info(info_type) = self {
+            let mut xml = String::from("<xml>");
+            if platform == Platform::WeComSuite {
+                push_cdata_element(&mut xml, "SuiteId", receive_id);
+                push_cdata_element(&mut xml, "InfoType", info_type);
+                xml.push_str(&format!("<TimeStamp>{}</TimeStamp>", to.create_time));
+            } else {
+                push_cdata_element(&mut xml, "AppId", receive_id);
+                xml.push_str(&format!("<CreateTime>{}</CreateTime>", to.create_time));
+                push_cdata_element(&mut xml, "InfoType", info_type);
+            }
+            xml.push_str("</xml>");
+            return xml;
+        }
+        let mut fields = vec![
+            ("ToUserName", Value::from(to.to_user_name)),
+            ("FromUserName", Value::from(to.from_user_name)),
+            ("CreateTime", Value::from(to.create_time)),
+        ];
+        match self {
+            Self::Text(content) => fields.extend([
+                ("MsgType", Value::from("text")),
+                ("Content", Value::from(content.as_str())),
+                ("MsgId", Value::from(to.msg_id)),
+            ]),
+            Self::Event { event, event_key } => {
+                fields.extend([
+                    ("MsgType", Value::from("event")),
+                    ("Event", Value::from(event.as_str())),
+                ]);
+                fields.extend(
+                    event_key
+                        .as_deref()
+                        .map(|key| ("EventKey", Value::from(key))),
+                );
+            }
+            Self::Info(_) | Self::Raw(_) => {}
+        }
+        fields.extend(to.agent_id.map(|id| ("AgentID", Value::from(id))));
+        if format == BodyFormat::Json {
+            let object: serde_json::Map<String, Value> = fields
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value))
+                .collect();
+            return Value::Object(object).to_string();
+        }
         let mut xml = String::from("<xml>");
-        push_cdata_element(&mut xml, "ToUserName", to_user_name);
-        push_cdata_element(&mut xml, "FromUserName", from_user_name);
-        xml.push_str(&format!("<CreateTime>{create_time}</CreateTime>"));
-        push_cdata_element(&mut xml, "MsgType", msg_type);
-        xml.push_str(&body);
-        if let Some(agent_id) = agent_id {
-            xml.push_str(&format!("<AgentID>{agent_id}</AgentID>"));
+        for (name, value) in fields {
+            match value {
+                Value::String(text) => push_cdata_element(&mut xml, name, &text),
+                other => xml.push_str(&format!("<{name}>{other}</{name}>")),
+            }
         }
         xml.push_str("</xml>");
         xml
@@ -89,21 +172,35 @@ impl Callback {
 pub enum Reply {
     /// `success` or an empty body: nothing is shown to the user.
     Empty,
-    /// Reply XML; `encrypted` when it came in a verified, decrypted envelope.
-    Xml {
-        /// The (decrypted) reply XML.
-        xml: String,
+    /// A reply message: XML, or JSON for a JSON mini-program; `encrypted` when it came in a
+    /// verified, decrypted envelope.
+    Message {
+        /// The (decrypted) reply body.
+        body: String,
         /// Whether it arrived encrypted.
         encrypted: bool,
     },
 }
 
+/// Parses a body as JSON when it starts with `{`, else as XML.
+///
+/// # Errors
+/// The parser's error.
+pub fn parse_body(body: &str) -> Result<Document, wechat_callback::Error> {
+    if body.trim_start().starts_with('{') {
+        Document::parse_json(body)
+    } else {
+        Document::parse(body)
+    }
+}
+
 /// Reads the endpoint's answer to a message as WeChat would.
 ///
 /// # Errors
-/// A message saying what is wrong: a status other than 200; an envelope whose `MsgSignature`
-/// does not verify, that does not decrypt, or that was encrypted for another appid / corpid;
-/// a plaintext reply to a safe-mode or WeCom request; reply XML that does not parse.
+/// A message saying what is wrong: a status other than 200; an envelope (XML, or JSON for a
+/// JSON mini-program) whose `MsgSignature` does not verify, that does not decrypt, or that was
+/// encrypted for another appid / corpid; a plaintext reply to a safe-mode or WeCom request; a
+/// reply that does not parse.
 pub fn read_reply(
     sender: &Sender,
     response: &http::Response<Bytes>,
@@ -121,43 +218,52 @@ pub fn read_reply(
     if text.is_empty() || text == "success" {
         return Ok(Reply::Empty);
     }
-    match EncryptedReply::from_xml(text) {
+    let json = text.starts_with('{');
+    if json && sender.format() != BodyFormat::Json {
+        return Err("a JSON reply from an account whose data format is XML".into());
+    }
+    let envelope = if json {
+        EncryptedReply::from_json(text)
+    } else {
+        EncryptedReply::from_xml(text)
+    };
+    match envelope {
         Ok(envelope) => {
             let crypt = sender
                 .crypt()
                 .ok_or("an encrypted reply, but no EncodingAESKey was given (--aes-key)")?;
             let token = Token::new(sender.token()).map_err(|e| e.to_string())?;
-            let xml = envelope
+            let body = envelope
                 .open(crypt, &token)
                 .map_err(|e| format!("the reply envelope does not open: {e}"))?;
-            wechat_callback::message::Document::parse(&xml)
-                .map_err(|e| format!("the decrypted reply is not XML: {e}"))?;
-            Ok(Reply::Xml {
-                xml,
+            parse_body(&body).map_err(|e| format!("the decrypted reply does not parse: {e}"))?;
+            Ok(Reply::Message {
+                body,
                 encrypted: true,
             })
         }
         Err(_) => {
-            if request_was_encrypted && (sender.is_wecom() || !sender.accepts_plain_replies()) {
+            if request_was_encrypted && !sender.accepts_plain_replies() {
                 return Err("a plaintext reply to an encrypted safe-mode request".into());
             }
-            wechat_callback::message::Document::parse(text)
-                .map_err(|e| format!("the reply is neither `success` nor XML: {e}"))?;
-            Ok(Reply::Xml {
-                xml: text.to_owned(),
+            parse_body(text).map_err(|e| {
+                format!("the reply is neither `success` nor a message that parses: {e}")
+            })?;
+            Ok(Reply::Message {
+                body: text.to_owned(),
                 encrypted: false,
             })
         }
     }
 }
 
-/// Checks reply XML is addressed back: `ToUserName` is the sender's openid and `FromUserName`
-/// the account, with a `MsgType`.
+/// Checks a reply (XML or JSON) is addressed back: `ToUserName` is the sender's openid and
+/// `FromUserName` the account, with a `MsgType`.
 ///
 /// # Errors
 /// A message naming the first field that is missing or wrong.
-pub fn check_addressing(xml: &str, openid: &str, to_user_name: &str) -> Result<Document, String> {
-    let root = wechat_callback::message::Document::parse(xml).map_err(|e| e.to_string())?;
+pub fn check_addressing(reply: &str, openid: &str, to_user_name: &str) -> Result<Document, String> {
+    let root = parse_body(reply).map_err(|e| e.to_string())?;
     for (field, want) in [("ToUserName", openid), ("FromUserName", to_user_name)] {
         let got = root.child_text(field).unwrap_or_default();
         if got != want {
@@ -224,10 +330,26 @@ mod tests {
         Engine::new(config, router).unwrap()
     }
 
+    const TO: Addressing<'static> = Addressing {
+        from_user_name: defaults::OPENID,
+        to_user_name: defaults::TO_USER_NAME,
+        create_time: 1,
+        msg_id: 2,
+        agent_id: None,
+    };
+
     fn exchange(engine: &Engine, sender: &Sender, callback: &Callback) -> http::Response<Bytes> {
-        let xml = callback.to_xml(defaults::OPENID, defaults::TO_USER_NAME, 1, 2, None);
+        let message = callback.render(sender, &TO);
         let (timestamp, nonce) = crate::build::fresh_timestamp_and_nonce();
-        let built = sender.message(&xml, &timestamp, &nonce, Some(defaults::OPENID), &[3; 16]);
+        let built = sender
+            .message(
+                &message,
+                &timestamp,
+                &nonce,
+                Some(defaults::OPENID),
+                &[3; 16],
+            )
+            .unwrap();
         engine.handle(built.http_request("/wechat").unwrap())
     }
 
@@ -237,11 +359,12 @@ mod tests {
             Sender::official_account(defaults::TOKEN, KEY, defaults::APPID, Mode::Safe).unwrap();
         let engine = echo_engine(Mode::Safe, defaults::APPID);
         let response = exchange(&engine, &sender, &Callback::Text("你好 <&> ]]>".into()));
-        let Reply::Xml { xml, encrypted } = read_reply(&sender, &response, true).unwrap() else {
+        let Reply::Message { body, encrypted } = read_reply(&sender, &response, true).unwrap()
+        else {
             panic!("empty reply")
         };
         assert!(encrypted);
-        let root = check_addressing(&xml, defaults::OPENID, defaults::TO_USER_NAME).unwrap();
+        let root = check_addressing(&body, defaults::OPENID, defaults::TO_USER_NAME).unwrap();
         assert_eq!(root.child_text("Content"), Some("你好 <&> ]]>"));
         let fields = flatten(root.root());
         assert!(fields.contains(&("MsgType".into(), "text".into())));
@@ -253,6 +376,37 @@ mod tests {
             read_reply(&sender, &exchange(&engine, &sender, &event), true),
             Ok(Reply::Empty)
         );
+    }
+
+    /// A JSON mini-program: the message goes out as JSON in a JSON envelope, and a reply comes
+    /// back as the JSON envelope `{"Encrypt","MsgSignature","TimeStamp","Nonce"}`.
+    #[test]
+    fn a_json_mini_program_round_trip_reads_the_json_envelope() {
+        let config = Config::mini_program(Token::new(defaults::TOKEN).unwrap(), defaults::APPID)
+            .with_encoding_aes_key(EncodingAesKey::new(KEY).unwrap())
+            .with_mode(Mode::Safe)
+            .with_format(wechat_callback::BodyFormat::Json);
+        let sender = Sender::for_config(&config, None).unwrap();
+        let router = Router::new().on_text(|t: &Text| R::text(t.content.clone()));
+        let engine = Engine::new(config, router).unwrap();
+        let message = Callback::Text("小程序".into()).render(&sender, &TO);
+        assert!(
+            message.starts_with('{') && message.contains(r#""MsgId":2"#),
+            "{message}"
+        );
+        let response = exchange(&engine, &sender, &Callback::Text("小程序".into()));
+        assert!(response.body().starts_with(b"{\"Encrypt\":"));
+        let Reply::Message { body, encrypted } = read_reply(&sender, &response, true).unwrap()
+        else {
+            panic!("empty reply")
+        };
+        assert!(encrypted);
+        let root = check_addressing(&body, defaults::OPENID, defaults::TO_USER_NAME).unwrap();
+        assert_eq!(root.child_text("Content"), Some("小程序"));
+        // An XML sender does not take a JSON answer.
+        let xml_sender =
+            Sender::official_account(defaults::TOKEN, KEY, defaults::APPID, Mode::Safe).unwrap();
+        assert!(read_reply(&xml_sender, &response, true).is_err());
     }
 
     #[test]

@@ -311,20 +311,13 @@ impl<E: Fn(&str) -> Option<String>> Reader<'_, E> {
     }
 
     fn account(&self, entry: Entry) -> Result<Account, Error> {
-        let platform = match entry.platform.get_ref().as_str() {
-            "mp" => Platform::OfficialAccount,
-            "miniprogram" => Platform::MiniProgram,
-            "wecom" => Platform::WeCom,
-            "open_platform" => Platform::OpenPlatform,
-            "wecom_suite" => Platform::WeComSuite,
-            _ => {
-                return Err(self.error(
-                    entry.platform.span(),
-                    "platform",
-                    "not mp, miniprogram, wecom, open_platform or wecom_suite",
-                ));
-            }
-        };
+        let platform: Platform = entry.platform.get_ref().parse().map_err(|_| {
+            self.error(
+                entry.platform.span(),
+                "platform",
+                "not mp, miniprogram, wecom, open_platform or wecom_suite",
+            )
+        })?;
         let appid = self.expand(&entry.appid, "appid")?;
         if appid.is_empty() {
             return Err(self.error(entry.appid.span(), "appid", "empty"));

@@ -90,6 +90,16 @@ impl EncodingAesKey {
     pub(crate) fn key(&self) -> &[u8; 32] {
         &self.key
     }
+
+    /// The key as 43 characters of base64, for tools that write an account out (`wxcb`'s
+    /// fixtures). It decodes to the same key as the text it was made from, though the last
+    /// character may differ where the console's text has non-zero unused bits. Keep it out of
+    /// logs, errors and `Debug`.
+    pub fn expose_secret(&self) -> String {
+        let mut text = base64::engine::general_purpose::STANDARD.encode(self.key);
+        text.truncate(43);
+        text
+    }
 }
 
 impl fmt::Debug for EncodingAesKey {
@@ -172,6 +182,43 @@ pub enum Platform {
     OpenPlatform,
     /// 企业微信第三方应用 (`wecom_suite`).
     WeComSuite,
+}
+
+impl Platform {
+    /// The name the accounts file and fixtures use: `mp`, `miniprogram`, `wecom`,
+    /// `open_platform` or `wecom_suite`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::OfficialAccount => "mp",
+            Self::MiniProgram => "miniprogram",
+            Self::WeCom => "wecom",
+            Self::OpenPlatform => "open_platform",
+            Self::WeComSuite => "wecom_suite",
+        }
+    }
+}
+
+/// Parses the names of [`Platform::name`] (exactly, as the accounts file spells them).
+impl std::str::FromStr for Platform {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        [
+            Self::OfficialAccount,
+            Self::MiniProgram,
+            Self::WeCom,
+            Self::OpenPlatform,
+            Self::WeComSuite,
+        ]
+        .into_iter()
+        .find(|platform| platform.name() == s)
+        .ok_or_else(|| {
+            Error::with_detail(
+                ErrorKind::Config,
+                "platform is not mp, miniprogram, wecom, open_platform or wecom_suite",
+            )
+        })
+    }
 }
 
 /// The data format of a mini-program's message push (数据格式), as chosen in the console.
@@ -491,6 +538,29 @@ mod tests {
         assert_eq!(mp.validate().unwrap_err().kind(), ErrorKind::Config);
         assert_eq!(" JSON ".parse::<BodyFormat>().unwrap(), BodyFormat::Json);
         assert!("yaml".parse::<BodyFormat>().is_err());
+    }
+
+    #[test]
+    fn platform_names_round_trip_and_keys_are_exposed_only_on_request() {
+        for name in ["mp", "miniprogram", "wecom", "open_platform", "wecom_suite"] {
+            assert_eq!(name.parse::<Platform>().unwrap().name(), name);
+        }
+        assert!("MP".parse::<Platform>().is_err());
+        let text = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+        let key = EncodingAesKey::new(text).unwrap();
+        let exposed = key.expose_secret();
+        assert_eq!(exposed.len(), 43);
+        assert_eq!(EncodingAesKey::new(&exposed).unwrap().key(), key.key());
+        // The console's text may set the last character's unused bits: same key, canonical text.
+        let loose = EncodingAesKey::new(&format!("{}H", &text[..42])).unwrap();
+        assert_eq!(
+            EncodingAesKey::new(&loose.expose_secret()).unwrap().key(),
+            loose.key()
+        );
+        let token = Token::new("tok").unwrap();
+        let config = Config::official_account(token, "wx1").with_encoding_aes_key(key);
+        assert_eq!(config.token().expose_secret(), "tok");
+        assert!(config.encoding_aes_key().is_some());
     }
 
     #[test]

@@ -240,7 +240,29 @@ impl Engine {
     /// # Errors
     /// Any failed check, as listed on [`ErrorKind`].
     pub fn process(&self, request: &http::Request<Bytes>) -> Result<Handled, Error> {
-        match self.open(request)? {
+        self.process_on_behalf_of(request, None)
+    }
+
+    /// [`Engine::process`] for a callback that arrived at `/{id}/{on_behalf_of}`: an
+    /// open-platform authorizer's appid (the console's `$APPID$`) or, on a WeCom suite, the
+    /// authorizing corp's corpid (`$CORPID$`, whose receive id its data callbacks carry).
+    /// `None` is [`Engine::process`].
+    ///
+    /// # Errors
+    /// Any failed check, as listed on [`ErrorKind`].
+    pub fn process_on_behalf_of(
+        &self,
+        request: &http::Request<Bytes>,
+        on_behalf_of: Option<&str>,
+    ) -> Result<Handled, Error> {
+        let query = crate::query::CallbackQuery::from_uri(request.uri());
+        let opened = self.open_parts(
+            request.method().as_str(),
+            query,
+            request.body(),
+            on_behalf_of,
+        )?;
+        match opened {
             Received::Echostr(echostr) => Ok(Handled {
                 response: echo_response(echostr.clone()),
                 received: Received::Echostr(echostr),

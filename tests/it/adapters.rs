@@ -194,7 +194,9 @@ fn send_text_with_id(
     let xml = text_xml(sender, content, msg_id);
     let (timestamp, nonce) = fresh_timestamp_and_nonce();
     let random: [u8; 16] = rand::random();
-    let built = sender.message(&xml, &timestamp, &nonce, Some(defaults::OPENID), &random);
+    let built = sender
+        .message(&xml, &timestamp, &nonce, Some(defaults::OPENID), &random)
+        .unwrap();
     client.send(built.http_request(url).unwrap()).unwrap()
 }
 
@@ -212,8 +214,8 @@ fn text_xml(sender: &Sender, content: &str, msg_id: u64) -> String {
 /// decrypts for the right receive id and is addressed back to the sender.
 fn reply_content(sender: &Sender, response: &http::Response<Bytes>, encrypted: bool) -> String {
     let reply = simulate::read_reply(sender, response, sender.encrypts()).unwrap();
-    let simulate::Reply::Xml {
-        xml,
+    let simulate::Reply::Message {
+        body: xml,
         encrypted: was,
     } = reply
     else {
@@ -416,19 +418,17 @@ fn bad_signature_wrong_appid_and_bad_xml(adapter: Adapter) {
     assert_eq!(send_text(&client, &url, &other_appid, "x").status(), 403);
     let plain_url = spawn(adapter, mp_engine(Mode::Plain));
     let (timestamp, nonce) = fresh_timestamp_and_nonce();
-    let built = Sender::plain(defaults::TOKEN).message(
-        "<xml><Content>",
-        &timestamp,
-        &nonce,
-        None,
-        &[0; 16],
-    );
+    let built = Sender::plain(defaults::TOKEN)
+        .message("<xml><Content>", &timestamp, &nonce, None, &[0; 16])
+        .unwrap();
     let response = client
         .send(built.http_request(&plain_url).unwrap())
         .unwrap();
     assert_eq!(response.status(), 400);
     let doctype = "<!DOCTYPE xml [<!ENTITY a \"b\">]><xml><Content>&a;</Content></xml>";
-    let built = Sender::plain(defaults::TOKEN).message(doctype, &timestamp, &nonce, None, &[0; 16]);
+    let built = Sender::plain(defaults::TOKEN)
+        .message(doctype, &timestamp, &nonce, None, &[0; 16])
+        .unwrap();
     let response = client
         .send(built.http_request(&plain_url).unwrap())
         .unwrap();
@@ -482,7 +482,9 @@ fn echo_example_defaults_match_simulate(adapter: Adapter) {
     }
     .to_xml(defaults::OPENID, defaults::TO_USER_NAME, 1, 0, None);
     let (timestamp, nonce) = fresh_timestamp_and_nonce();
-    let built = sender.message(&xml, &timestamp, &nonce, None, &[0; 16]);
+    let built = sender
+        .message(&xml, &timestamp, &nonce, None, &[0; 16])
+        .unwrap();
     let response = client.send(built.http_request(&url).unwrap()).unwrap();
     assert_eq!(
         reply_content(&sender, &response, false),
@@ -614,7 +616,9 @@ fn a_thousand_slow_handlers_do_not_stop_fast_requests(adapter: Adapter) {
         .map(|i| {
             let xml = text_xml(&sender, "slow:6000", 10_000 + i);
             let (timestamp, nonce) = fresh_timestamp_and_nonce();
-            let built = sender.message(&xml, &timestamp, &nonce, None, &rand::random());
+            let built = sender
+                .message(&xml, &timestamp, &nonce, None, &rand::random())
+                .unwrap();
             let request = built.http_request(&url).unwrap();
             let mut stream = TcpStream::connect(&address).expect("connect");
             let head = format!(
@@ -1225,7 +1229,9 @@ fn many_accounts_share_one_server(adapter: Adapter) {
     let ticket = "<xml><SuiteId><![CDATA[ww9c1d0a2b3e4f5062]]></SuiteId><InfoType><![CDATA[suite_ticket]]></InfoType>\
                   <TimeStamp>1403610513</TimeStamp><SuiteTicket><![CDATA[t]]></SuiteTicket></xml>";
     let (timestamp, nonce) = fresh_timestamp_and_nonce();
-    let built = command.message(ticket, &timestamp, &nonce, None, &[3; 16]);
+    let built = command
+        .message(ticket, &timestamp, &nonce, None, &[3; 16])
+        .unwrap();
     let response = client
         .send(built.http_request(&format!("{base}/suite")).unwrap())
         .unwrap();

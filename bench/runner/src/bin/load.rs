@@ -23,7 +23,7 @@ use clap::Parser;
 use wechat_callback::Mode;
 use wechat_callback::crypto;
 use wechat_callback_cli::build::{Sender, now};
-use wechat_callback_cli::simulate::{self, Callback, Reply};
+use wechat_callback_cli::simulate::{self, Addressing, Callback, Reply};
 use wechat_callback_cli::wire::Client;
 
 #[derive(Parser)]
@@ -220,22 +220,33 @@ fn work(shared: &Shared, thread: usize, deadline: Instant) -> Vec<u32> {
 
 /// The request for a text message, signed and encrypted afresh.
 fn text_request(sender: &Sender, url: &str, msg_id: u64, content: &str) -> http::Request<Bytes> {
-    let xml = Callback::Text(content.to_owned()).to_xml(OPENID, TO_USER_NAME, now(), msg_id, None);
+    let xml = Callback::Text(content.to_owned()).render(sender, &addressing(msg_id));
     let (timestamp, nonce) = wechat_callback_cli::build::fresh_timestamp_and_nonce();
     let random: [u8; 16] = rand::random();
     sender
         .message(&xml, &timestamp, &nonce, Some(OPENID), &random)
-        .http_request(url)
+        .and_then(|built| built.http_request(url))
         .expect("request")
+}
+
+/// From the load's user to the demo account, now, with `msg_id`.
+fn addressing(msg_id: u64) -> Addressing<'static> {
+    Addressing {
+        from_user_name: OPENID,
+        to_user_name: TO_USER_NAME,
+        create_time: now(),
+        msg_id,
+        agent_id: None,
+    }
 }
 
 fn reply_xml(shared: &Shared, response: &http::Response<Bytes>) -> Result<String, String> {
     match simulate::read_reply(&shared.sender, response, true)? {
-        Reply::Xml {
-            xml,
+        Reply::Message {
+            body,
             encrypted: true,
-        } => Ok(xml),
-        Reply::Xml { .. } => Err("a plaintext reply to a safe-mode request".into()),
+        } => Ok(body),
+        Reply::Message { .. } => Err("a plaintext reply to a safe-mode request".into()),
         Reply::Empty => Err("`success` where an echo was due".into()),
     }
 }
@@ -324,13 +335,12 @@ fn bad(shared: &Shared, client: &Client, n: u64) -> Result<(), String> {
             (request, 401, "bad msg_signature")
         }
         1 => {
-            let xml =
-                Callback::Text("old".into()).to_xml(OPENID, TO_USER_NAME, now(), msg_id, None);
+            let xml = Callback::Text("old".into()).render(&shared.sender, &addressing(msg_id));
             let stale = (now() - 3_600).to_string();
             let request = shared
                 .sender
                 .message(&xml, &stale, "1", Some(OPENID), &[1; 16])
-                .http_request(url)
+                .and_then(|built| built.http_request(url))
                 .expect("request");
             (request, 401, "stale timestamp")
         }
@@ -362,7 +372,7 @@ fn bad(shared: &Shared, client: &Client, n: u64) -> Result<(), String> {
                     Some(OPENID),
                     &[2; 16],
                 )
-                .http_request(url)
+                .and_then(|built| built.http_request(url))
                 .expect("request");
             (request, 400, "broken decrypted XML")
         }

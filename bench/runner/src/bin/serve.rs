@@ -70,13 +70,15 @@ fn wrk_script() -> String {
     wechat_callback::reply::push_cdata_element(&mut xml, "Content", &content);
     xml.push_str("<MsgId>23912345678901234</MsgId></xml>");
     let (timestamp, nonce) = fresh_timestamp_and_nonce();
-    let built = sender.message(
-        &xml,
-        &timestamp,
-        &nonce,
-        Some("oWxcbLoadUser000000000000001"),
-        &[9; 16],
-    );
+    let built = sender
+        .message(
+            &xml,
+            &timestamp,
+            &nonce,
+            Some("oWxcbLoadUser000000000000001"),
+            &[9; 16],
+        )
+        .expect("an XML message");
     format!(
         "wrk.method = \"POST\"\nwrk.path = \"{PATH}?{}\"\n\
          wrk.headers[\"Content-Type\"] = \"text/xml\"\nwrk.body = [===[{}]===]\n",
