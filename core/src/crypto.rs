@@ -276,6 +276,30 @@ mod tests {
         }
     }
 
+    /// The open platform's reply vector (第三方平台 “消息推送”, 回包), exactly: encrypted for
+    /// the component appid.
+    #[test]
+    fn the_official_open_platform_reply_vector_seals() {
+        let key = EncodingAesKey::new(&"A".repeat(43)).unwrap();
+        let crypt = MsgCrypt::new(&key, ReceiveId::AppId("wx134c8103faa5a59e".into()));
+        let reply = EncryptedReply::seal(
+            &crypt,
+            &crate::Token::new("AAAAA").unwrap(),
+            "<xml><demo_resp>[CDATA[good luck]]</demo_resp></xml>",
+            1_713_424_427,
+            "415670741",
+            b"999951349e8ee746",
+        );
+        assert_eq!(
+            reply.encrypt,
+            "hE8R6mGXHkJJjU72KxzKUd1GEkKJaEZq7vRL8XgK3o+00k8JGq6+pZJUIlTSyhsX+bxIBQ72g3GyvDdIZcr6+3HAZbSvPT9t/o11MI7d6WELwqrGd7jMnV0zv3Zc9Nq7"
+        );
+        assert_eq!(
+            reply.msg_signature,
+            "03e0812039325c2712ef5f0f980fd14c70d6e307"
+        );
+    }
+
     #[test]
     fn round_trip_pads_to_32() {
         let c = codec("wxb11529c136998cb6");
