@@ -301,8 +301,13 @@ fn fixtures_match_in_process(adapter: Adapter) {
             opened(&engine, &fixture, local.body()),
             "{name}: body"
         );
-        let outcome = fixture::run_over_http(&fixture, &url, &client, false);
-        assert!(outcome.pass, "{name}: {:?}", outcome.problems);
+        // An authorizer's case goes to `URL/{authorizer_appid}`, which only a server of an
+        // accounts file routes (`cli/tests/simulate.rs`, `scripts/accounts-demo.sh`); this
+        // server serves one engine at `/wechat`.
+        if fixture.config.authorizer_appid.is_none() {
+            let outcome = fixture::run_over_http(&fixture, &url, &client, false);
+            assert!(outcome.pass, "{name}: {:?}", outcome.problems);
+        }
     }
     assert!(servers.len() > 10, "{} accounts", servers.len());
 }
