@@ -283,22 +283,7 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 /// kind: `signature`, `timestamp`, `decrypt`, `appid`, `xml`, `too_large`, `bad_request`,
 /// `replay`, or `config` / `reply` for the kinds a request cannot cause.
 pub fn class(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::InvalidSignature => "signature",
-        ErrorKind::Timestamp => "timestamp",
-        ErrorKind::Xml => "xml",
-        ErrorKind::Base64 | ErrorKind::Decrypt | ErrorKind::Buffer => "decrypt",
-        ErrorKind::ReceiveId => "appid",
-        ErrorKind::TooLarge => "too_large",
-        ErrorKind::Replay => "replay",
-        ErrorKind::MethodNotAllowed | ErrorKind::RequestTimeout | ErrorKind::BadRequest => {
-            "bad_request"
-        }
-        ErrorKind::InvalidAesKey | ErrorKind::Config => "config",
-        ErrorKind::InvalidReply => "reply",
-        // `ErrorKind` is non-exhaustive: a kind added later is reported by its name.
-        _ => "unknown",
-    }
+    kind.class()
 }
 
 /// An element tree as JSON: text → string, children → object, repeated names → array.

@@ -171,6 +171,9 @@ async fn run<R: Runtime>(engine: &Arc<Engine>, mut step: Step, runtime: &Arc<R>)
         match step {
             Step::Respond(response) => return response,
             Step::Dispatch(inbound) => {
+                if let Some(observers) = observe(engine, &inbound) {
+                    runtime.spawn(observers);
+                }
                 return match dispatch(engine, &inbound) {
                     Dispatch::Ready(reply) => respond(engine, inbound, &reply),
                     Dispatch::Pending(pending) => {
@@ -204,7 +207,11 @@ async fn run_pending<R: Runtime>(
     // runtime (its contents stay pinned).
     let mut work: BoxFuture<Reply> = {
         let spawner = Arc::clone(runtime);
-        Box::pin(pending.finish(move |job| spawner.spawn_blocking(job)))
+        let work = pending.finish(move |job| spawner.spawn_blocking(job));
+        Box::pin(tracing::Instrument::instrument(
+            work,
+            inbound.span().clone(),
+        ))
     };
     let first = std::future::poll_fn(|cx| {
         let mut first = Poll::Pending;
@@ -265,6 +272,13 @@ pub fn receive(engine: &Engine, request: &http::Request<Bytes>) -> Step {
 /// [`receive`] from the [`RequestParts`] ([`handle_parts`]).
 pub fn receive_parts(engine: &Engine, parts: RequestParts<'_>) -> Step {
     engine.receive_parts(parts)
+}
+
+/// Runs the router's synchronous observers for a received callback and returns the async
+/// observers' work, to spawn on the runtime (never awaited before answering). Call it before
+/// [`dispatch`]; [`handle`] does.
+pub fn observe(engine: &Engine, inbound: &Inbound) -> Option<BoxFuture<()>> {
+    engine.observe(inbound)
 }
 
 /// Starts the handlers of a received callback: synchronous ones run here until one answers;

@@ -6,6 +6,8 @@
 mod receive;
 mod step;
 
+use crate::telemetry;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -227,7 +229,7 @@ impl Engine {
     /// blocking ones inline. A retry of a message still running waits up to
     /// [`Dedup::retry_wait`], blocking the thread.
     pub fn handle(&self, request: http::Request<Bytes>) -> http::Response<Bytes> {
-        match self.open(&request) {
+        match self.recorded(self.open(&request)) {
             Ok(Received::Echostr(echostr)) => echo_response(echostr),
             Ok(Received::Message(callback)) => self.run_to_end(callback).1,
             Err(error) => refuse(&error),
@@ -256,12 +258,12 @@ impl Engine {
         on_behalf_of: Option<&str>,
     ) -> Result<Handled, Error> {
         let query = crate::query::CallbackQuery::from_uri(request.uri());
-        let opened = self.open_parts(
+        let opened = self.recorded(self.open_parts(
             request.method().as_str(),
             query,
             request.body(),
             on_behalf_of,
-        )?;
+        ))?;
         match opened {
             Received::Echostr(echostr) => Ok(Handled {
                 response: echo_response(echostr.clone()),
@@ -289,11 +291,17 @@ impl Engine {
             match claimed {
                 Claimed::Cached(response) => return (None, response),
                 Claimed::Dispatch(inbound) => {
+                    let observers = self.observe(&inbound);
                     let reply = match self.dispatch(&inbound) {
                         Dispatch::Ready(reply) => reply,
                         Dispatch::Pending(pending) => block_on(pending.finish(inline_blocking)),
                     };
                     let response = self.respond(inbound, &reply);
+                    // No runtime to spawn on: the async observers run here, after the answer
+                    // is made, as async handlers do on this path.
+                    if let Some(observers) = observers {
+                        block_on(observers);
+                    }
                     return (Some(reply), response);
                 }
                 Claimed::Wait(retry) => {
@@ -319,16 +327,61 @@ impl Engine {
     }
 
     fn received(&self, opened: Result<Received, Error>) -> Step {
-        match opened {
+        match self.recorded(opened) {
             Ok(Received::Echostr(echostr)) => Step::Respond(echo_response(echostr)),
             Ok(Received::Message(callback)) => self.claim(callback).into(),
             Err(error) => Step::Respond(refuse(&error)),
         }
     }
 
+    /// Records the callbacks that end as they are opened: URL verification and refusals
+    /// (messages are recorded when answered).
+    fn recorded(&self, opened: Result<Received, Error>) -> Result<Received, Error> {
+        match &opened {
+            Ok(Received::Echostr(_)) => {
+                self.finish_now(telemetry::KIND_ECHOSTR, "ok", StatusCode::OK);
+            }
+            Err(error) => {
+                self.finish_now(telemetry::KIND_NONE, error.kind().class(), error.status());
+            }
+            Ok(_) => {}
+        }
+        opened
+    }
+
+    /// The `account` label and span field: the account id, else the appid / corpid.
+    fn account_label(&self) -> &Arc<str> {
+        self.account.as_ref().unwrap_or(&self.appid)
+    }
+
+    /// A span for a callback that ended where it began (URL verification, a refusal).
+    fn finish_now(&self, kind: &'static str, outcome: &'static str, status: StatusCode) {
+        let account = self.account_label();
+        let span = telemetry::span(account, kind, None);
+        telemetry::finish(&span, account, kind, outcome, status, None);
+    }
+
+    /// Records the end of a claimed callback.
+    fn finish(
+        &self,
+        span: &tracing::Span,
+        callback: &Callback,
+        outcome: &'static str,
+        status: StatusCode,
+        handler: Option<Duration>,
+    ) {
+        let kind = callback.kind().label();
+        telemetry::finish(span, self.account_label(), kind, outcome, status, handler);
+    }
+
     /// Claims a received callback in the dedup store.
     fn claim(&self, callback: Arc<Callback>) -> Claimed {
         let received = Instant::now();
+        let span = telemetry::span(
+            self.account_label(),
+            callback.kind().label(),
+            callback.fields().child_text("MsgId"),
+        );
         let keyed = self.dedup.as_ref().and_then(|dedup| {
             // A key function is user code too: one that panics costs its request the dedup
             // check, not the server.
@@ -347,9 +400,10 @@ impl Engine {
                 claim: None,
                 now: self.now(),
                 received,
+                span,
             });
         };
-        self.ask_store(callback, store, key, received)
+        self.ask_store(callback, store, key, received, span)
     }
 
     /// Asks the store again for a waiting retry.
@@ -359,8 +413,9 @@ impl Engine {
             store,
             key,
             since,
+            span,
         } = retry;
-        self.ask_store(callback, store, key, since)
+        self.ask_store(callback, store, key, since, span)
     }
 
     /// Claims `key` for `callback` (received at `since`): the cached answer of an earlier
@@ -372,21 +427,30 @@ impl Engine {
         store: Arc<dyn DedupStore>,
         key: String,
         since: Instant,
+        span: tracing::Span,
     ) -> Claimed {
         let now = self.now();
         match store.claim(&key, now) {
             Claim::Done(plain) => {
-                tracing::debug!(kind = ?callback.kind(), "retry answered with the cached reply");
-                Claimed::Cached(
-                    self.plain_response(&callback, &plain, now)
-                        .unwrap_or_else(|error| refuse(&error)),
-                )
+                tracing::debug!(parent: &span, "retry answered with the cached reply");
+                let response = match self.plain_response(&callback, &plain, now) {
+                    Ok(response) => {
+                        self.finish(&span, &callback, "deduplicated", response.status(), None);
+                        response
+                    }
+                    Err(error) => {
+                        self.finish(&span, &callback, error.kind().class(), error.status(), None);
+                        refuse(&error)
+                    }
+                };
+                Claimed::Cached(response)
             }
             Claim::Running => Claimed::Wait(Retry {
                 callback,
                 store,
                 key,
                 since,
+                span,
             }),
             // `First`, and whatever a store may add: run the handlers.
             _ => Claimed::Dispatch(Inbound {
@@ -394,6 +458,7 @@ impl Engine {
                 claim: Some(ClaimGuard::new(store, key)),
                 now,
                 received: since,
+                span,
             }),
         }
     }
@@ -411,7 +476,15 @@ impl Engine {
 
     /// The answer to a retry that waited long enough: `success`.
     pub(crate) fn give_up(&self, retry: &Retry) -> http::Response<Bytes> {
+        self.finish(
+            &retry.span,
+            &retry.callback,
+            "deduplicated",
+            StatusCode::OK,
+            None,
+        );
         tracing::warn!(
+            parent: &retry.span,
             kind = ?retry.callback.kind(),
             waited_ms = retry.waited().as_millis() as u64,
             "retry arrived while the first delivery was still running; answered success"
@@ -419,13 +492,23 @@ impl Engine {
         success_response()
     }
 
+    /// Runs the synchronous observers of a callback about to be dispatched, and returns the
+    /// async observers' work for the runtime to spawn.
+    pub(crate) fn observe(&self, inbound: &Inbound) -> Option<BoxFuture<()>> {
+        self.router.observe_callback(&inbound.callback)
+    }
+
     /// Starts the handlers: synchronous ones run here until one answers; an async or blocking
     /// one comes back as [`Dispatch::Pending`]. A handler that panics here is logged and
     /// answered with `success`, so WeChat shows the user nothing broken and the next request
     /// is served.
     pub(crate) fn dispatch(&self, inbound: &Inbound) -> Dispatch {
+        let _entered = inbound.span.enter();
         let callback = &inbound.callback;
-        let run = std::panic::AssertUnwindSafe(|| self.router.run(callback));
+        let run = std::panic::AssertUnwindSafe(|| match self.router.intercept_before(callback) {
+            Some(reply) => Dispatched::Ready(reply),
+            None => self.router.run(callback),
+        });
         match std::panic::catch_unwind(run) {
             Ok(Dispatched::Ready(reply)) => Dispatch::Ready(reply),
             Ok(Dispatched::Pending(pending)) => Dispatch::Pending(Pending(pending)),
@@ -441,12 +524,46 @@ impl Engine {
     /// The answer for `reply`: `success`, the reply XML, or its encrypted envelope; the dedup
     /// claim completed with it.
     pub(crate) fn respond(&self, inbound: Inbound, reply: &Reply) -> http::Response<Bytes> {
+        let handler_time = inbound.elapsed();
         let Inbound {
             callback,
             claim,
             now,
+            span,
             ..
         } = inbound;
+        let response = self.respond_with(&callback, claim, now, reply);
+        let outcome = if response.status() == StatusCode::OK {
+            "ok"
+        } else {
+            // Only a reply that cannot be rendered (a callback encrypted without a key).
+            ErrorKind::InvalidReply.class()
+        };
+        self.finish(
+            &span,
+            &callback,
+            outcome,
+            response.status(),
+            Some(handler_time),
+        );
+        response
+    }
+
+    fn respond_with(
+        &self,
+        callback: &Arc<Callback>,
+        claim: Option<ClaimGuard>,
+        now: u64,
+        reply: &Reply,
+    ) -> http::Response<Bytes> {
+        let callback = Arc::clone(callback);
+        let intercepted;
+        let reply = if self.router.intercepts() {
+            intercepted = self.router.intercept_after(&callback, reply.clone());
+            &intercepted
+        } else {
+            reply
+        };
         let Some(claim) = claim else {
             if reply.is_empty() {
                 return success_response();
@@ -485,8 +602,10 @@ impl Engine {
             callback,
             claim,
             now,
+            span,
             ..
         } = inbound;
+        self.finish(&span, &callback, "late", StatusCode::OK, None);
         if let Some(claim) = claim {
             claim.complete(Bytes::from_static(SUCCESS), now);
         }
@@ -499,6 +618,11 @@ impl Engine {
 
     /// Hands a late reply to the hook (the future to run), or logs it when there is none.
     pub(crate) fn late_reply(&self, late: Late, reply: Reply) -> Option<BoxFuture<()>> {
+        let reply = if self.router.intercepts() {
+            self.router.intercept_after(&late.callback, reply)
+        } else {
+            reply
+        };
         if reply.is_empty() {
             return None;
         }

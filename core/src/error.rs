@@ -73,6 +73,25 @@ impl ErrorKind {
         Self::InvalidReply,
     ];
 
+    /// The error class of the fixture format (`fixture-format.md`, `expect.error`), also the
+    /// `outcome` label of the `wechat_callbacks_total` metric: `signature`, `timestamp`,
+    /// `xml`, `decrypt` (base64, buffer and AES alike), `appid`, `too_large`, `replay`,
+    /// `bad_request` (method, timeout, malformed request), `config` or `reply`.
+    pub const fn class(self) -> &'static str {
+        match self {
+            Self::InvalidSignature => "signature",
+            Self::Timestamp => "timestamp",
+            Self::Xml => "xml",
+            Self::Base64 | Self::Decrypt | Self::Buffer => "decrypt",
+            Self::ReceiveId => "appid",
+            Self::TooLarge => "too_large",
+            Self::Replay => "replay",
+            Self::MethodNotAllowed | Self::RequestTimeout | Self::BadRequest => "bad_request",
+            Self::InvalidAesKey | Self::Config => "config",
+            Self::InvalidReply => "reply",
+        }
+    }
+
     /// The official WXBizMsgCrypt error code, where one corresponds.
     pub const fn code(self) -> Option<i32> {
         Some(match self {

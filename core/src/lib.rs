@@ -15,6 +15,7 @@ mod query;
 pub mod reply;
 mod router;
 mod signature;
+pub mod telemetry;
 mod xml;
 
 pub use http;
@@ -28,7 +29,7 @@ pub use config::{BodyFormat, Config, EncodingAesKey, Mode, Platform, ReceiveId, 
 pub use engine::{Engine, Handled, Received};
 pub use error::{Error, ErrorKind};
 pub use query::CallbackQuery;
-pub use router::{Blocking, Handler, Router, blocking};
+pub use router::{Blocking, Handler, Interceptor, Matcher, Observe, Router, blocking};
 
 /// The names handler code needs: `use wechat_callback::prelude::*;`.
 ///

@@ -296,6 +296,21 @@ macro_rules! define_kinds {
                 $(Kind::$ikind,)* Kind::InfoUnknown,
             ];
 
+            /// A short name for this kind, one of a bounded set (metrics labels, span
+            /// fields): the `MsgType` of a message (`text`), `event:` and the `Event` of an
+            /// event (`event:CLICK`), `info:` and the `InfoType` of an `InfoType` push, and
+            /// `unknown`, `event:unknown`, `info:unknown` for kinds not in the table.
+            pub const fn label(self) -> &'static str {
+                match self {
+                    $(Kind::$mkind => $mtype,)*
+                    Kind::UnknownMessage => "unknown",
+                    $(Kind::$ekind => concat!("event:", $etype),)*
+                    Kind::EventUnknown => "event:unknown",
+                    $(Kind::$ikind => concat!("info:", $itype),)*
+                    Kind::InfoUnknown => "info:unknown",
+                }
+            }
+
             /// The `MsgType` of this kind (`event` for events, empty for unknown messages).
             pub const fn msg_type(self) -> &'static str {
                 match self {
@@ -530,16 +545,10 @@ impl Payload for UnknownEvent {
     }
 }
 
+/// [`Kind::label`].
 impl std::fmt::Display for Kind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.event(), self) {
-            (Some(event), _) => write!(f, "event:{event}"),
-            (None, Kind::UnknownMessage) => f.write_str("unknown"),
-            (None, Kind::EventUnknown) => f.write_str("event:unknown"),
-            (None, Kind::InfoUnknown) => f.write_str("info:unknown"),
-            (None, kind) if kind.is_info() => write!(f, "info:{}", kind.info_type().unwrap_or("")),
-            (None, kind) => f.write_str(kind.msg_type()),
-        }
+        f.write_str(self.label())
     }
 }
 

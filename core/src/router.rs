@@ -3,6 +3,8 @@
 
 mod exec;
 mod handler;
+mod intercept;
+mod matcher;
 
 use std::sync::{Arc, LazyLock};
 
@@ -13,13 +15,17 @@ use crate::reply::Reply;
 pub(crate) use exec::{block_on, catch_unwind_future};
 pub use handler::{Blocking, BlockingJob, BoxFuture, Handler, blocking};
 use handler::{Outcome, Shape};
+pub(crate) use intercept::Observer;
+pub use intercept::{Interceptor, Observe};
+pub use matcher::Matcher;
 
 type Erased<S> = Arc<dyn Fn(&Arc<Callback>, &Arc<S>) -> Outcome + Send + Sync>;
 
-/// One registered handler.
+/// One registered handler, and the condition it needs, if any.
 struct Entry<S> {
     call: Erased<S>,
     shape: Shape,
+    matcher: Option<Matcher>,
 }
 
 impl<S> Clone for Entry<S> {
@@ -27,6 +33,7 @@ impl<S> Clone for Entry<S> {
         Self {
             call: Arc::clone(&self.call),
             shape: self.shape,
+            matcher: self.matcher.clone(),
         }
     }
 }
@@ -66,6 +73,8 @@ pub struct Router<S = ()> {
     handlers: Vec<Vec<Entry<S>>>,
     fallback: Option<Entry<S>>,
     blocking: bool,
+    observers: Vec<Observer>,
+    interceptors: Vec<Arc<dyn Interceptor>>,
 }
 
 impl<S> Clone for Router<S> {
@@ -74,6 +83,8 @@ impl<S> Clone for Router<S> {
             handlers: self.handlers.clone(),
             fallback: self.fallback.clone(),
             blocking: self.blocking,
+            observers: self.observers.clone(),
+            interceptors: self.interceptors.clone(),
         }
     }
 }
@@ -90,6 +101,8 @@ impl<S> std::fmt::Debug for Router<S> {
             .field("handlers", &kinds)
             .field("custom_fallback", &self.fallback.is_some())
             .field("blocking_handlers", &self.blocking)
+            .field("observers", &self.observers.len())
+            .field("interceptors", &self.interceptors.len())
             .finish()
     }
 }
@@ -113,13 +126,47 @@ impl<S: 'static> Router<S> {
             handlers: vec![Vec::new(); Kind::ALL.len()],
             fallback: None,
             blocking: false,
+            observers: Vec::new(),
+            interceptors: Vec::new(),
         }
     }
 
     /// Registers `handler` for the kind of its payload type `T` (e.g. [`Text`](crate::message::Text)).
     /// Handlers of one kind run in registration order until one answers.
     #[must_use]
-    pub fn on<T, H, M>(mut self, handler: H) -> Self
+    pub fn on<T, H, M>(self, handler: H) -> Self
+    where
+        T: Payload,
+        H: Handler<T, S, M>,
+    {
+        self.push_typed(None, handler)
+    }
+
+    /// Registers `handler` for the kind of its payload type `T`, to run only on callbacks
+    /// `matcher` matches (see [`Matcher`]); on the others it is passed over as if it declined.
+    /// Registration order decides among all the handlers of a kind, with or without matchers.
+    ///
+    /// ```
+    /// use wechat_callback::message::{Click, Text};
+    /// use wechat_callback::{Matcher, Router};
+    /// let router: Router = Router::new()
+    ///     .on_matching(Matcher::content("help"), |_: &Text| "help: send any text")
+    ///     .on_matching(Matcher::event_key_prefix("MENU_"), |click: &Click| {
+    ///         format!("menu {}", &click.event_key["MENU_".len()..])
+    ///     })
+    ///     .on_text(|text: &Text| text.content.to_string());
+    /// # let _ = router;
+    /// ```
+    #[must_use]
+    pub fn on_matching<T, H, M>(self, matcher: Matcher, handler: H) -> Self
+    where
+        T: Payload,
+        H: Handler<T, S, M>,
+    {
+        self.push_typed(Some(matcher), handler)
+    }
+
+    fn push_typed<T, H, M>(mut self, matcher: Option<Matcher>, handler: H) -> Self
     where
         T: Payload,
         H: Handler<T, S, M>,
@@ -131,7 +178,128 @@ impl<S: 'static> Router<S> {
                 None => Outcome::Ready(None),
             }
         });
-        self.handlers[slot(T::KIND)].push(Entry { call, shape });
+        self.handlers[slot(T::KIND)].push(Entry {
+            call,
+            shape,
+            matcher,
+        });
+        self
+    }
+
+    /// An entry whose payload is the whole [`Callback`].
+    fn callback_entry<H, M>(handler: H, matcher: Option<Matcher>) -> Entry<S>
+    where
+        H: Handler<Callback, S, M>,
+    {
+        let shape = handler.shape();
+        let call: Erased<S> = Arc::new(move |callback: &Arc<Callback>, state: &Arc<S>| {
+            handler.call(callback, callback, state)
+        });
+        Entry {
+            call,
+            shape,
+            matcher,
+        }
+    }
+
+    /// Registers `handler`, which takes the whole [`Callback`], for every kind, to run on the
+    /// callbacks `matcher` matches: a rule over senders, accounts or a predicate that cuts
+    /// across kinds. It takes its place in registration order in every kind.
+    #[must_use]
+    pub fn on_any_matching<H, M>(mut self, matcher: Matcher, handler: H) -> Self
+    where
+        H: Handler<Callback, S, M>,
+    {
+        let entry = Self::callback_entry(handler, Some(matcher));
+        for handlers in &mut self.handlers {
+            handlers.push(entry.clone());
+        }
+        self
+    }
+
+    /// Registers `handler` for messages whose `MsgType` is `msg_type` (ASCII
+    /// case-insensitive), typed or not: for kinds this crate does not type yet, the handler
+    /// gets the [`Callback`] with every field ([`Callback::fields`]).
+    #[must_use]
+    pub fn on_message_named<H, M>(self, msg_type: &str, handler: H) -> Self
+    where
+        H: Handler<Callback, S, M>,
+    {
+        let kind = Kind::ALL
+            .iter()
+            .copied()
+            .find(|kind| {
+                !kind.is_event()
+                    && !kind.is_info()
+                    && !kind.msg_type().is_empty()
+                    && kind.msg_type().eq_ignore_ascii_case(msg_type)
+            })
+            .unwrap_or(Kind::UnknownMessage);
+        self.push_named(kind, Matcher::msg_type(msg_type), handler)
+    }
+
+    /// Registers `handler` for events whose `Event` is `event` (ASCII case-insensitive), typed
+    /// or not (`"some_new_event"`); it gets the [`Callback`] with every field.
+    #[must_use]
+    pub fn on_event_named<H, M>(self, event: &str, handler: H) -> Self
+    where
+        H: Handler<Callback, S, M>,
+    {
+        let kind = Kind::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.event().is_some_and(|e| e.eq_ignore_ascii_case(event)))
+            .unwrap_or(Kind::EventUnknown);
+        self.push_named(kind, Matcher::event(event), handler)
+    }
+
+    /// Registers `handler` for `InfoType` pushes whose `InfoType` is `info_type` (ASCII
+    /// case-insensitive), typed or not; it gets the [`Callback`] with every field.
+    #[must_use]
+    pub fn on_info_named<H, M>(self, info_type: &str, handler: H) -> Self
+    where
+        H: Handler<Callback, S, M>,
+    {
+        let kind = Kind::ALL
+            .iter()
+            .copied()
+            .find(|kind| {
+                kind.info_type()
+                    .is_some_and(|i| i.eq_ignore_ascii_case(info_type))
+            })
+            .unwrap_or(Kind::InfoUnknown);
+        self.push_named(kind, Matcher::info_type(info_type), handler)
+    }
+
+    fn push_named<H, M>(mut self, kind: Kind, matcher: Matcher, handler: H) -> Self
+    where
+        H: Handler<Callback, S, M>,
+    {
+        self.handlers[slot(kind)].push(Self::callback_entry(handler, Some(matcher)));
+        self
+    }
+
+    /// Adds an observer: a function that sees every callback of the account after it is
+    /// verified and before the handlers run, and cannot change the answer (logging,
+    /// analytics, saving to a database). See [`Observe`] for the shapes: a synchronous one
+    /// runs inline and must be quick; an async one is spawned on the runtime and never delays
+    /// the reply. One that panics is logged and costs nothing else. Observers see each message
+    /// once: a retry answered from the dedup store is not shown again.
+    #[must_use]
+    pub fn observe<O, M>(mut self, observer: O) -> Self
+    where
+        O: Observe<M>,
+    {
+        self.observers.push(observer.into_observer());
+        self
+    }
+
+    /// Adds an interceptor around the handlers (see [`Interceptor`]): `before` in registration
+    /// order, the first that answers answers instead of the handlers; `after` on every reply on
+    /// its way out, in reverse order (the first registered has the last word).
+    #[must_use]
+    pub fn intercept(mut self, interceptor: impl Interceptor) -> Self {
+        self.interceptors.push(Arc::new(interceptor));
         self
     }
 
@@ -142,11 +310,7 @@ impl<S: 'static> Router<S> {
     where
         H: Handler<Callback, S, M>,
     {
-        let shape = handler.shape();
-        let call: Erased<S> = Arc::new(move |callback: &Arc<Callback>, state: &Arc<S>| {
-            handler.call(callback, callback, state)
-        });
-        self.fallback = Some(Entry { call, shape });
+        self.fallback = Some(Self::callback_entry(handler, None));
         self
     }
 
@@ -266,6 +430,7 @@ impl<S: Send + Sync + 'static> Router<S> {
                     inner(callback, &state)
                 }),
                 shape: entry.shape,
+                matcher: entry.matcher,
             }
         };
         Router {
@@ -276,6 +441,8 @@ impl<S: Send + Sync + 'static> Router<S> {
                 .collect(),
             fallback: self.fallback.map(bind),
             blocking: self.blocking,
+            observers: self.observers,
+            interceptors: self.interceptors,
         }
     }
 }
@@ -339,6 +506,13 @@ fn run_chain<'a>(
 ) -> Dispatched {
     let mut entries = entries;
     while let Some(entry) = entries.next() {
+        if entry
+            .matcher
+            .as_ref()
+            .is_some_and(|matcher| !matcher.matches(callback))
+        {
+            continue;
+        }
         let to_pool = entry.shape == Shape::Blocking || (blocking && entry.shape == Shape::Sync);
         let work = if to_pool {
             let (call, callback) = (Arc::clone(&entry.call), Arc::clone(callback));

@@ -10,6 +10,7 @@ mod pending;
 mod properties;
 mod reply;
 mod retries;
+mod routing;
 mod secrets;
 mod signature;
 

@@ -40,12 +40,19 @@ pub struct Inbound {
     /// The engine's clock when the callback was received, Unix seconds.
     pub(crate) now: u64,
     pub(crate) received: Instant,
+    pub(crate) span: tracing::Span,
 }
 
 impl Inbound {
     /// The callback.
     pub fn callback(&self) -> &Arc<Callback> {
         &self.callback
+    }
+
+    /// The callback's `wechat_callback` span (see [`crate::telemetry`]): adapters run the
+    /// handlers' work inside it, so what handlers log carries the account and kind.
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
     }
 
     /// How long ago the callback was received (its body read), by the monotonic clock.
@@ -69,6 +76,7 @@ pub struct Retry {
     pub(crate) store: Arc<dyn DedupStore>,
     pub(crate) key: String,
     pub(crate) since: Instant,
+    pub(crate) span: tracing::Span,
 }
 
 impl Retry {

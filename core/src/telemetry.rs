@@ -1,0 +1,71 @@
+//! What each callback leaves behind: one `tracing` span and its metrics (through the
+//! `metrics` facade, so any recorder the application installs gets them; none, and they cost
+//! next to nothing).
+//!
+//! - Span `wechat_callback`, fields `account`, `kind` ([`Kind::label`](crate::message::Kind::label)),
+//!   `msg_id`, `outcome`, `status` and `handler_ms`; never content, openids or secrets.
+//! - Counter [`CALLBACKS_TOTAL`], labels `account`, `kind` and `outcome`: `ok`, an error class
+//!   ([`ErrorKind::class`](crate::ErrorKind::class): `signature`, `xml`, …), `deduplicated`
+//!   (a retry answered from the dedup store) or `late` (the deadline answered `success`).
+//! - Histogram [`HANDLER_SECONDS`], labels `account` and `kind`: seconds from the callback's
+//!   body being read to the handlers' reply, for the callbacks answered in time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::field::Empty;
+
+/// The counter of callbacks: `wechat_callbacks_total{account, kind, outcome}`.
+pub const CALLBACKS_TOTAL: &str = "wechat_callbacks_total";
+/// The histogram of handler time in seconds: `wechat_handler_seconds{account, kind}`.
+pub const HANDLER_SECONDS: &str = "wechat_handler_seconds";
+
+/// The `kind` label of a request refused before its kind was known.
+pub(crate) const KIND_NONE: &str = "none";
+/// The `kind` label of URL verification.
+pub(crate) const KIND_ECHOSTR: &str = "echostr";
+
+/// The span of one callback, its outcome to be recorded by [`finish`].
+pub(crate) fn span(account: &str, kind: &'static str, msg_id: Option<&str>) -> tracing::Span {
+    tracing::info_span!(
+        "wechat_callback",
+        account,
+        kind,
+        msg_id = msg_id.unwrap_or(""),
+        outcome = Empty,
+        status = Empty,
+        handler_ms = Empty,
+    )
+}
+
+/// Records a callback's end: the span's `outcome`, `status` and `handler_ms`, the counter and,
+/// when the handlers answered, the histogram.
+pub(crate) fn finish(
+    span: &tracing::Span,
+    account: &Arc<str>,
+    kind: &'static str,
+    outcome: &'static str,
+    status: http::StatusCode,
+    handler: Option<Duration>,
+) {
+    span.record("outcome", outcome);
+    span.record("status", status.as_u16());
+    metrics::counter!(
+        CALLBACKS_TOTAL,
+        "account" => Arc::clone(account),
+        "kind" => kind,
+        "outcome" => outcome,
+    )
+    .increment(1);
+    if let Some(handler) = handler {
+        span.record("handler_ms", handler.as_secs_f64() * 1000.0);
+        metrics::histogram!(
+            HANDLER_SECONDS,
+            "account" => Arc::clone(account),
+            "kind" => kind,
+        )
+        .record(handler.as_secs_f64());
+    }
+    let _entered = span.enter();
+    tracing::debug!(outcome, status = status.as_u16(), "callback answered");
+}
