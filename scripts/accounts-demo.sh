@@ -81,6 +81,27 @@ for example in hyper-echo actix-echo warp-echo; do
     target/debug/wxcb replay --url "$base/mini" \
         fixtures/miniprogram_official_echostr.json fixtures/miniprogram_official_json__safe.json \
         | tail -n 1 | grep -q '^2 passed, 0 failed$'
+    # The routing rules of issue 14: `help` exactly, and menu keys, on an official account.
+    said() {
+        local account=$1 want=$2; shift 2
+        local out
+        out=$(target/debug/wxcb simulate --config "$config" --account "$account" \
+            --url "$base/$account" "$@")
+        grep -q "^  Content: $want" <<<"$out" || { echo "$example: expected $want: $out" >&2; exit 1; }
+    }
+    said shop "help:" --text help
+    said shop "menu news" --event CLICK --event-key MENU_news
+    said shop "help me" --text "help me"
+    # Prometheus text at /metrics on the same address, counting what was just played.
+    python3 - "http://127.0.0.1:$port/metrics" <<'PY'
+import sys, urllib.request
+text = urllib.request.urlopen(sys.argv[1]).read().decode()
+for want in ('wechat_callbacks_total{account="shop",kind="text",outcome="ok"}',
+             'wechat_callbacks_total{account="corp",kind="echostr",outcome="ok"}',
+             'wechat_handler_seconds_bucket{account="shop",kind="text",le="0.005"}'):
+    if want not in text:
+        sys.exit(f"/metrics lacks {want}:\n{text}")
+PY
     for account in shop mini corp op suite; do
         target/debug/wxcb replay --resign --url "$base/$account" "$bad/$account.json" \
             | tail -n 1 | grep -q '^1 passed, 0 failed$'
@@ -93,5 +114,5 @@ except urllib.error.HTTPError as e:
     print(e.code)' "$base/nobody")
     if [ "$status" != 404 ]; then echo "$example: /wechat/nobody answered $status" >&2; exit 1; fi
     stop
-    echo "accounts: $example: shop, corp, mini (JSON), op (an authorization event, an authorizer) and suite (a command, a corp, the provider) verified; a wrong receive id refused on each; an unknown id 404"
+    echo "accounts: $example: shop, corp, mini (JSON), op (an authorization event, an authorizer) and suite (a command, a corp, the provider) verified; a wrong receive id refused on each; help and MENU_ rules; /metrics; an unknown id 404"
 done

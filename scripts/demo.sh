@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job in one command: builds and starts the hyper-echo example with the demo
 # account (EncodingAESKey set, compatible mode), plays WeChat against it with
-# `wxcb simulate` (URL verification, an encrypted text, a subscribe event, a plaintext text),
+# `wxcb simulate` (URL verification, an encrypted text, a subscribe event, the `help` and
+# `MENU_` rules, a plaintext text),
 # then stops the server. Exit status: 0 when every answer verified.
 #
 # Usage: scripts/demo.sh            (listens on WECHAT_ADDR, default 127.0.0.1:8080)
@@ -31,6 +32,8 @@ step() { echo; echo "== wxcb simulate $*"; target/debug/wxcb simulate "$@"; }
 step --verify
 step --text "hello 你好"
 step --event subscribe
+step --text help
+step --event CLICK --event-key MENU_news
 step --mode plain --text "hello in plaintext"
 echo
 echo "demo: every answer verified"

@@ -81,6 +81,31 @@ pub async fn serve_with(
     wechat_callback_tokio::serve(listener, service, limits, shutdown).await
 }
 
+/// [`serve_with`] for any hyper service, within the same limits: for a server that answers
+/// other paths of its own (a health check, `/metrics`) and hands the rest to
+/// [`WechatService::respond`], as `hyper-echo` does.
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_service_with<S>(
+    listener: tokio::net::TcpListener,
+    service: S,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()>
+where
+    S: hyper::service::Service<
+            http::Request<hyper::body::Incoming>,
+            Response = Response,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    wechat_callback_tokio::serve(listener, service, limits, shutdown).await
+}
+
 /// The response type: the engine's answer with a complete body.
 pub type Response = http::Response<Full<Bytes>>;
 
@@ -177,7 +202,17 @@ where
 
     fn call(&self, request: http::Request<B>) -> Self::Future {
         let service = self.clone();
-        Box::pin(async move { Ok(service.respond(request).await) })
+        // The request's span, around the engine's `wechat_callback` span (the path names the
+        // account; the query, with its signatures, is left out).
+        let span = tracing::info_span!(
+            "http_request",
+            method = %request.method(),
+            path = request.uri().path(),
+        );
+        Box::pin(tracing::Instrument::instrument(
+            async move { Ok(service.respond(request).await) },
+            span,
+        ))
     }
 }
 

@@ -18,10 +18,12 @@ use std::net::SocketAddr;
 
 use std::time::Duration;
 
+use metrics_exporter_prometheus::PrometheusBuilder;
+pub use metrics_exporter_prometheus::PrometheusHandle;
 use wechat_callback::adapter::LateReply;
-use wechat_callback::message::{Subscribe, Text};
+use wechat_callback::message::{Click, Subscribe, Text};
 use wechat_callback::reply::Reply;
-use wechat_callback::{Config, EncodingAesKey, Error, Mode, Router, Token};
+use wechat_callback::{Config, EncodingAesKey, Error, Matcher, Mode, Router, Token};
 
 /// The demo token (`WECHAT_TOKEN`'s default). Never use it for a real account.
 pub const DEMO_TOKEN: &str = "wxcbDemoToken";
@@ -37,6 +39,36 @@ pub const PATH: &str = "/wechat";
 pub const TIMESTAMP_TOLERANCE_SECS: u64 = 300;
 /// The reply to `subscribe`.
 pub const WELCOME: &str = "欢迎关注！Welcome: send any text and it comes back.";
+/// The reply to the text `help` (exactly, spaces around it aside).
+pub const HELP: &str = "help: send any text and it comes back; slow:N answers after N ms; \
+                        a menu button MENU_x answers menu x.";
+/// Where the examples serve their metrics, in Prometheus text.
+pub const METRICS_PATH: &str = "/metrics";
+
+/// Installs the process's metrics recorder (`metrics-exporter-prometheus`, no listener of
+/// its own: the examples serve [`METRICS_PATH`] on their own address) and returns the handle
+/// whose `render()` is the Prometheus text. `wechat_handler_seconds` gets buckets from 1 ms to
+/// 5 s, so it is a histogram rather than a summary.
+///
+/// # Panics
+/// When a recorder is already installed (call it once, at start-up).
+pub fn install_metrics() -> PrometheusHandle {
+    let buckets = [
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 4.0, 5.0,
+    ];
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Full(
+                wechat_callback::telemetry::HANDLER_SECONDS.to_owned(),
+            ),
+            &buckets,
+        )
+        .and_then(PrometheusBuilder::install_recorder)
+        .expect("one metrics recorder per process")
+}
+
+/// The `Content-Type` of [`METRICS_PATH`]'s answer.
+pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Where to listen and for which account.
 #[derive(Debug)]
@@ -119,6 +151,12 @@ impl Settings {
 /// `slept N ms`; `subscribe` gets [`WELCOME`]; everything else the empty reply (`success`).
 pub fn router() -> Router {
     Router::new()
+        // Rules first: registration order decides.
+        .on_matching(Matcher::content("help"), |_: &Text| Reply::text(HELP))
+        .on_matching(Matcher::event_key_prefix("MENU_"), |click: &Click| {
+            let item = click.event_key.strip_prefix("MENU_").unwrap_or_default();
+            Reply::text(format!("menu {item}"))
+        })
         .on_text(|text: &Text| {
             let slow = text
                 .content
