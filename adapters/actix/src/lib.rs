@@ -175,7 +175,15 @@ async fn respond(
         body,
         on_behalf_of,
     };
-    convert(adapter::handle_parts(&engine, parts, runtime).await)
+    // The request's span around the engine's `wechat_callback` span (the path names the
+    // account; the query, with its signatures, is left out).
+    let span = tracing::info_span!(
+        "http_request",
+        method = request.method().as_str(),
+        path = request.path(),
+    );
+    let handled = adapter::handle_parts(&engine, parts, runtime);
+    convert(tracing::Instrument::instrument(handled, span).await)
 }
 
 fn convert(response: http::Response<Bytes>) -> HttpResponse {

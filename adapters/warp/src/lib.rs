@@ -209,5 +209,8 @@ where
         body,
         on_behalf_of: on_behalf_of.as_deref(),
     };
-    adapter::handle_parts(&engine, parts, runtime).await
+    // The request's span around the engine's `wechat_callback` span (the query, with its
+    // signatures, is left out).
+    let span = tracing::info_span!("http_request", method = %method);
+    tracing::Instrument::instrument(adapter::handle_parts(&engine, parts, runtime), span).await
 }
