@@ -18,6 +18,11 @@ fn fixtures() -> PathBuf {
 
 /// Serves `engine` at `/wechat` on a free port; returns the URL.
 fn serve(engine: Engine) -> String {
+    serve_service(wechat_callback_hyper::service(engine).at("/wechat"))
+}
+
+/// Serves `service` on a free port on a thread of its own; returns `http://…/wechat`.
+fn serve_service(service: wechat_callback_hyper::WechatService) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}/wechat", listener.local_addr().unwrap());
@@ -29,7 +34,6 @@ fn serve(engine: Engine) -> String {
             .unwrap();
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let service = wechat_callback_hyper::service(engine).at("/wechat");
             wechat_callback_hyper::serve(listener, service).await
         })
     });
@@ -178,22 +182,7 @@ fn serve_accounts() -> String {
         |_, engine| engine,
     )
     .unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let base = format!("http://{}/wechat", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let service = wechat_callback_hyper::accounts_service(accounts).at("/wechat");
-            wechat_callback_hyper::serve(listener, service).await
-        })
-    });
-    base
+    serve_service(wechat_callback_hyper::accounts_service(accounts).at("/wechat"))
 }
 
 fn accounts_file() -> PathBuf {
