@@ -229,7 +229,7 @@ impl Engine {
     /// blocking ones inline. A retry of a message still running waits up to
     /// [`Dedup::retry_wait`], blocking the thread.
     pub fn handle(&self, request: http::Request<Bytes>) -> http::Response<Bytes> {
-        match self.recorded(self.open(&request)) {
+        match self.recorded(self.open(&request, None)) {
             Ok(Received::Echostr(echostr)) => echo_response(echostr),
             Ok(Received::Message(callback)) => self.run_to_end(callback).1,
             Err(error) => refuse(&error),
@@ -257,14 +257,7 @@ impl Engine {
         request: &http::Request<Bytes>,
         on_behalf_of: Option<&str>,
     ) -> Result<Handled, Error> {
-        let query = crate::query::CallbackQuery::from_uri(request.uri());
-        let opened = self.recorded(self.open_parts(
-            request.method().as_str(),
-            query,
-            request.body(),
-            on_behalf_of,
-        ))?;
-        match opened {
+        match self.recorded(self.open(request, on_behalf_of))? {
             Received::Echostr(echostr) => Ok(Handled {
                 response: echo_response(echostr.clone()),
                 received: Received::Echostr(echostr),
@@ -318,7 +311,7 @@ impl Engine {
 
     /// The first step after the body is read: verify, open, claim ([`Step`]).
     pub(crate) fn receive(&self, request: &http::Request<Bytes>) -> Step {
-        self.received(self.open(request))
+        self.received(self.open(request, None))
     }
 
     /// [`Engine::receive`] from the method, query and body.
@@ -357,7 +350,7 @@ impl Engine {
     /// A span for a callback that ended where it began (URL verification, a refusal).
     fn finish_now(&self, kind: &'static str, outcome: &'static str, status: StatusCode) {
         let account = self.account_label();
-        let span = telemetry::span(account, kind, None);
+        let span = telemetry::short_span(account, kind);
         telemetry::finish(&span, account, kind, outcome, status, None);
     }
 
@@ -377,11 +370,7 @@ impl Engine {
     /// Claims a received callback in the dedup store.
     fn claim(&self, callback: Arc<Callback>) -> Claimed {
         let received = Instant::now();
-        let span = telemetry::span(
-            self.account_label(),
-            callback.kind().label(),
-            callback.fields().child_text("MsgId"),
-        );
+        let span = telemetry::span(self.account_label(), &callback);
         let keyed = self.dedup.as_ref().and_then(|dedup| {
             // A key function is user code too: one that panics costs its request the dedup
             // check, not the server.
@@ -532,12 +521,9 @@ impl Engine {
             span,
             ..
         } = inbound;
-        let response = self.respond_with(&callback, claim, now, reply);
-        let outcome = if response.status() == StatusCode::OK {
-            "ok"
-        } else {
-            // Only a reply that cannot be rendered (a callback encrypted without a key).
-            ErrorKind::InvalidReply.class()
+        let (outcome, response) = match self.respond_with(&callback, claim, now, reply) {
+            Ok(response) => ("ok", response),
+            Err(error) => (error.kind().class(), refuse(&error)),
         };
         self.finish(
             &span,
@@ -549,50 +535,47 @@ impl Engine {
         response
     }
 
+    /// [`Engine::respond`]'s answer, or why it could not be made: the reply cannot be
+    /// rendered (a callback encrypted without a key), or a cached body is not UTF-8. The
+    /// claim is released then, so a retry runs the handlers again.
     fn respond_with(
         &self,
-        callback: &Arc<Callback>,
+        callback: &Callback,
         claim: Option<ClaimGuard>,
         now: u64,
         reply: &Reply,
-    ) -> http::Response<Bytes> {
-        let callback = Arc::clone(callback);
+    ) -> Result<http::Response<Bytes>, Error> {
         let intercepted;
         let reply = if self.router.intercepts() {
-            intercepted = self.router.intercept_after(&callback, reply.clone());
+            intercepted = self.router.intercept_after(callback, reply.clone());
             &intercepted
         } else {
             reply
         };
         let Some(claim) = claim else {
             if reply.is_empty() {
-                return success_response();
+                return Ok(success_response());
             }
             return self
-                .render(&callback, reply, &rand::random(), rand::random())
-                .map(|body| body_response(callback.format(), Bytes::from(body)))
-                .unwrap_or_else(|error| refuse(&error));
+                .render(callback, reply, &rand::random(), rand::random())
+                .map(|body| body_response(callback.format(), Bytes::from(body)));
         };
         let plain = if reply.is_empty() {
             Bytes::from_static(SUCCESS)
         } else {
             let head = callback.head();
             Bytes::from(plain_reply(
-                &callback,
+                callback,
                 reply,
                 &head.from_user_name,
                 &head.to_user_name,
                 now,
             ))
         };
-        match self.plain_response(&callback, &plain, now) {
-            Ok(response) => {
-                claim.complete(plain, now);
-                response
-            }
-            // The claim is released: a retry runs the handlers again.
-            Err(error) => refuse(&error),
-        }
+        // On an error the claim is dropped, so released: a retry runs the handlers again.
+        let response = self.plain_response(callback, &plain, now)?;
+        claim.complete(plain, now);
+        Ok(response)
     }
 
     /// The answer when the deadline passed before the handlers answered: `success`, recorded
@@ -618,11 +601,7 @@ impl Engine {
 
     /// Hands a late reply to the hook (the future to run), or logs it when there is none.
     pub(crate) fn late_reply(&self, late: Late, reply: Reply) -> Option<BoxFuture<()>> {
-        let reply = if self.router.intercepts() {
-            self.router.intercept_after(&late.callback, reply)
-        } else {
-            reply
-        };
+        let reply = self.router.intercept_after(&late.callback, reply);
         if reply.is_empty() {
             return None;
         }

@@ -113,6 +113,15 @@ impl<S: 'static> Default for Router<S> {
     }
 }
 
+/// The typed kind `is` picks out, else `unknown` (where a name the table does not have goes).
+fn kind_named(unknown: Kind, is: impl Fn(Kind) -> bool) -> Kind {
+    Kind::ALL
+        .iter()
+        .copied()
+        .find(|kind| is(*kind))
+        .unwrap_or(unknown)
+}
+
 /// A kind's index in [`Kind::ALL`]: the table macro lists `ALL` in declaration order, so the
 /// discriminant is the index (checked by a test).
 fn slot(kind: Kind) -> usize {
@@ -225,16 +234,12 @@ impl<S: 'static> Router<S> {
     where
         H: Handler<Callback, S, M>,
     {
-        let kind = Kind::ALL
-            .iter()
-            .copied()
-            .find(|kind| {
-                !kind.is_event()
-                    && !kind.is_info()
-                    && !kind.msg_type().is_empty()
-                    && kind.msg_type().eq_ignore_ascii_case(msg_type)
-            })
-            .unwrap_or(Kind::UnknownMessage);
+        let kind = kind_named(Kind::UnknownMessage, |kind| {
+            !kind.is_event()
+                && !kind.is_info()
+                && !kind.msg_type().is_empty()
+                && kind.msg_type().eq_ignore_ascii_case(msg_type)
+        });
         self.push_named(kind, Matcher::msg_type(msg_type), handler)
     }
 
@@ -245,11 +250,9 @@ impl<S: 'static> Router<S> {
     where
         H: Handler<Callback, S, M>,
     {
-        let kind = Kind::ALL
-            .iter()
-            .copied()
-            .find(|kind| kind.event().is_some_and(|e| e.eq_ignore_ascii_case(event)))
-            .unwrap_or(Kind::EventUnknown);
+        let kind = kind_named(Kind::EventUnknown, |kind| {
+            kind.event().is_some_and(|e| e.eq_ignore_ascii_case(event))
+        });
         self.push_named(kind, Matcher::event(event), handler)
     }
 
@@ -260,14 +263,10 @@ impl<S: 'static> Router<S> {
     where
         H: Handler<Callback, S, M>,
     {
-        let kind = Kind::ALL
-            .iter()
-            .copied()
-            .find(|kind| {
-                kind.info_type()
-                    .is_some_and(|i| i.eq_ignore_ascii_case(info_type))
-            })
-            .unwrap_or(Kind::InfoUnknown);
+        let kind = kind_named(Kind::InfoUnknown, |kind| {
+            kind.info_type()
+                .is_some_and(|i| i.eq_ignore_ascii_case(info_type))
+        });
         self.push_named(kind, Matcher::info_type(info_type), handler)
     }
 

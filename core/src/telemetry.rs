@@ -25,13 +25,27 @@ pub(crate) const KIND_NONE: &str = "none";
 /// The `kind` label of URL verification.
 pub(crate) const KIND_ECHOSTR: &str = "echostr";
 
-/// The span of one callback, its outcome to be recorded by [`finish`].
-pub(crate) fn span(account: &str, kind: &'static str, msg_id: Option<&str>) -> tracing::Span {
+/// The span of one received callback, its outcome to be recorded by [`finish`]. Its fields
+/// are read only when a subscriber wants the span (the `MsgId` lookup included).
+pub(crate) fn span(account: &str, callback: &crate::Callback) -> tracing::Span {
+    tracing::info_span!(
+        "wechat_callback",
+        account,
+        kind = callback.kind().label(),
+        msg_id = callback.fields().child_text("MsgId").unwrap_or(""),
+        outcome = Empty,
+        status = Empty,
+        handler_ms = Empty,
+    )
+}
+
+/// The span of a request that ended where it began: URL verification, a refusal.
+pub(crate) fn short_span(account: &str, kind: &'static str) -> tracing::Span {
     tracing::info_span!(
         "wechat_callback",
         account,
         kind,
-        msg_id = msg_id.unwrap_or(""),
+        msg_id = "",
         outcome = Empty,
         status = Empty,
         handler_ms = Empty,

@@ -83,28 +83,9 @@ pub async fn serve_with(
 
 /// [`serve_with`] for any hyper service, within the same limits: for a server that answers
 /// other paths of its own (a health check, `/metrics`) and hands the rest to
-/// [`WechatService::respond`], as `hyper-echo` does.
-///
-/// # Errors
-/// As [`serve`].
-pub async fn serve_service_with<S>(
-    listener: tokio::net::TcpListener,
-    service: S,
-    limits: Limits,
-    shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()>
-where
-    S: hyper::service::Service<
-            http::Request<hyper::body::Incoming>,
-            Response = Response,
-            Error = Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
-    wechat_callback_tokio::serve(listener, service, limits, shutdown).await
-}
+/// [`WechatService::respond`], as `hyper-echo` does. It is the serve loop all the adapters
+/// share ([`wechat_callback_tokio::serve`]).
+pub use wechat_callback_tokio::serve as serve_service_with;
 
 /// The response type: the engine's answer with a complete body.
 pub type Response = http::Response<Full<Bytes>>;

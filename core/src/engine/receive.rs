@@ -23,9 +23,18 @@ impl Engine {
     ///
     /// # Errors
     /// Any failed check, as listed on [`ErrorKind`].
-    pub(crate) fn open(&self, request: &http::Request<Bytes>) -> Result<Received, Error> {
+    pub(crate) fn open(
+        &self,
+        request: &http::Request<Bytes>,
+        on_behalf_of: Option<&str>,
+    ) -> Result<Received, Error> {
         let query = CallbackQuery::from_uri(request.uri());
-        self.open_parts(request.method().as_str(), query, request.body(), None)
+        self.open_parts(
+            request.method().as_str(),
+            query,
+            request.body(),
+            on_behalf_of,
+        )
     }
 
     /// [`Engine::open`] from what it reads of a request: the method (`GET`, `POST`; any
