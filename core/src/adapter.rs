@@ -16,8 +16,9 @@
 //!
 //! [`handle`] is made of the steps below, for a host that drives them itself: [`receive`],
 //! then [`dispatch`] and [`respond`] (or, past the deadline, [`respond_late`] and
-//! [`late_reply`]), or [`retry`] while a retry waits. Each is synchronous; only
-//! [`Pending::finish`] is a future.
+//! [`late_reply`]), or [`retry`] while a retry waits; [`claim`] when a shared dedup store
+//! (Redis) is to be asked. Each is synchronous but [`claim`], [`Pending::finish`] and a shared
+//! store's wait ([`Retry::wait_shared`]), which are futures.
 //!
 //! Every refusal is logged at `warn` with its kind and official code, like the engine's own.
 
@@ -37,7 +38,9 @@ use crate::engine::{Engine, refuse};
 use crate::error::{Error, ErrorKind};
 use crate::reply::Reply;
 
-pub use crate::engine::{Dispatch, Inbound, Late, LateReply, Pending, RequestParts, Retry, Step};
+pub use crate::engine::{
+    Claiming, Dispatch, Inbound, Late, LateReply, Pending, RequestParts, Retry, Step,
+};
 pub use crate::router::{BlockingJob, BoxFuture};
 
 /// A response as the engine builds them.
@@ -145,8 +148,10 @@ pub const RETRY_POLL: Duration = Duration::from_millis(20);
 ///   ([`Engine::with_deadline`]), the answer is `success` (WeChat neither retries nor shows
 ///   the user an error) and the reply, when it comes, goes to the late-reply hook
 ///   ([`Engine::with_late_reply_hook`]).
-/// - A retry whose first delivery is still running waits without blocking a thread, asking
-///   the dedup store every [`RETRY_POLL`], and gets the first reply if it comes within
+/// - A shared dedup store (Redis) is awaited, never blocking a runtime worker.
+/// - A retry whose first delivery is still running waits without blocking a thread (asking
+///   the in-process store every [`RETRY_POLL`], woken by a shared one), and gets the first
+///   reply if it comes within
 ///   [`Dedup::retry_wait`](crate::dedup::Dedup::retry_wait) and the deadline, else `success`.
 ///   The handlers run once per message either way.
 pub async fn handle<R: Runtime>(
@@ -187,9 +192,13 @@ async fn run<R: Runtime>(engine: &Arc<Engine>, mut step: Step, runtime: &Arc<R>)
                 if left.is_zero() {
                     return give_up(engine, &retry);
                 }
-                runtime.sleep(left.min(RETRY_POLL)).await;
+                match retry.wait_shared(left) {
+                    Some(wait) => wait.await,
+                    None => runtime.sleep(left.min(RETRY_POLL)).await,
+                }
                 step = self::retry(engine, retry);
             }
+            Step::Claim(claiming) => step = claim(engine, claiming).await,
         }
     }
 }
@@ -306,9 +315,19 @@ pub fn late_reply(engine: &Engine, late: Late, reply: Reply) -> Option<BoxFuture
     engine.late_reply(late, reply)
 }
 
+/// Asks a shared dedup store ([`AsyncDedupStore`](crate::dedup::AsyncDedupStore)) for a
+/// [`Step::Claim`]: first the nonce check (with
+/// [`Dedup::reject_nonce_replays`](crate::dedup::Dedup::reject_nonce_replays)), then the claim.
+/// The next step as [`receive`] would give it; when the store fails, [`Step::Dispatch`]
+/// without deduplication (fail-open, logged and counted) or a 503 ([`Step::Respond`], with
+/// [`Dedup::fail_closed`](crate::dedup::Dedup::fail_closed)).
+pub async fn claim(engine: &Engine, claiming: Claiming) -> Step {
+    engine.ask_shared(claiming).await.into()
+}
+
 /// Asks the dedup store again for a waiting retry: the first reply ([`Step::Respond`]), still
 /// running ([`Step::Wait`]), or released by a failed first delivery ([`Step::Dispatch`]: this
-/// delivery runs the handlers).
+/// delivery runs the handlers); with a shared store, [`Step::Claim`] to await.
 pub fn retry(engine: &Engine, retry: Retry) -> Step {
     engine.retry(retry)
 }

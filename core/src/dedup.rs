@@ -15,6 +15,17 @@
 //! SHA-1 of the decrypted message; [`Dedup::with_key`] replaces the key of any kind.
 //!
 //! The store also backs the optional nonce replay check ([`Dedup::reject_nonce_replays`]).
+//!
+//! Two kinds of store: a [`DedupStore`] is in process and synchronous ([`MemoryDedupStore`],
+//! the default: a mutex and a map, no future, no allocation beyond the entry); an
+//! [`AsyncDedupStore`] is shared by replicas over the network (`wechat-callback-redis`), so a
+//! retry that WeChat delivers to another replica behind the load balancer still gets the
+//! first reply. Its lookups are futures that the adapters await
+//! ([`adapter::claim`](crate::adapter::claim)), so no runtime worker blocks on the network;
+//! its writes start in the background and return at once. When it cannot be reached the
+//! engine answers without deduplication (fail-open, the default: logged at `warn` and counted
+//! in `wechat_dedup_store_errors_total`), or refuses with 503 so WeChat retries later
+//! ([`Dedup::fail_closed`]).
 
 mod memory;
 
@@ -26,7 +37,9 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::callback::Callback;
+use crate::error::Error;
 use crate::message::Kind;
+pub use crate::router::BoxFuture;
 use crate::signature::Digest20;
 
 pub use memory::MemoryDedupStore;
@@ -112,6 +125,70 @@ pub trait DedupStore: Send + Sync + 'static {
     ) -> NonceCheck;
 }
 
+/// A dedup store shared by several processes over the network (Redis:
+/// `wechat_callback_redis::RedisDedupStore`), so that a retry reaching another replica gets
+/// the first delivery's reply and the handlers run once across the replicas.
+///
+/// The lookups ([`claim`](Self::claim), [`check_nonce`](Self::check_nonce),
+/// [`wait`](Self::wait)) are `'static` futures the adapters await; they must work on
+/// whatever executor polls them (a store on tokio spawns its I/O on its own runtime and hands
+/// back the join handle), because [`crate::Engine::handle`] blocks on them in place. The
+/// writes ([`complete`](Self::complete), [`release`](Self::release)) must return at once: start
+/// the write in the background. An `Err` (an [`ErrorKind::StoreUnavailable`](crate::ErrorKind::StoreUnavailable))
+/// means the store could not answer; the engine then applies its policy (see the
+/// [module docs](self)). Keys are the engine's ([`Dedup::key`]); the store adds its own
+/// namespace (account, prefix).
+pub trait AsyncDedupStore: Send + Sync + 'static {
+    /// As [`DedupStore::claim`], over the network: claims `key` for a first delivery or reports
+    /// an earlier one. `now` is the engine's clock, Unix seconds.
+    fn claim(&self, key: &str, now: u64) -> BoxFuture<Result<Claim, Error>>;
+
+    /// Completes when a delivery of `key` may have completed or been released (on any
+    /// replica), or after `timeout`; the engine then claims again. Wakes promptly (Redis:
+    /// pub/sub), never later than `timeout`.
+    fn wait(&self, key: &str, timeout: Duration) -> BoxFuture<()>;
+
+    /// As [`DedupStore::complete`]; returns at once, the write done in the background.
+    fn complete(&self, key: &str, body: Bytes, now: u64);
+
+    /// As [`DedupStore::release`]; returns at once, the write done in the background.
+    fn release(&self, key: &str);
+
+    /// As [`DedupStore::check_nonce`], over the network. `digest` is the SHA-1 of the
+    /// (decrypted) message.
+    fn check_nonce(
+        &self,
+        timestamp: &str,
+        nonce: &str,
+        digest: &Digest20,
+        now: u64,
+        window_s: u64,
+    ) -> BoxFuture<Result<NonceCheck, Error>>;
+}
+
+/// The engine's store: in process (asked in place) or shared (awaited).
+#[derive(Clone)]
+pub(crate) enum Store {
+    Local(Arc<dyn DedupStore>),
+    Shared(Arc<dyn AsyncDedupStore>),
+}
+
+impl Store {
+    pub(crate) fn complete(&self, key: &str, body: Bytes, now: u64) {
+        match self {
+            Self::Local(store) => store.complete(key, body, now),
+            Self::Shared(store) => store.complete(key, body, now),
+        }
+    }
+
+    pub(crate) fn release(&self, key: &str) {
+        match self {
+            Self::Local(store) => store.release(key),
+            Self::Shared(store) => store.release(key),
+        }
+    }
+}
+
 /// A key function: the dedup key of a request, or `None` to run its handlers every time.
 pub(crate) type KeyFn = Arc<dyn Fn(&Callback) -> Option<String> + Send + Sync>;
 
@@ -120,10 +197,11 @@ pub(crate) type KeyFn = Arc<dyn Fn(&Callback) -> Option<String> + Send + Sync>;
 /// ([`crate::Engine::with_dedup`]) or none ([`crate::Engine::without_dedup`]).
 #[derive(Clone)]
 pub struct Dedup {
-    store: Arc<dyn DedupStore>,
+    store: Store,
     retry_wait: Duration,
     keys: HashMap<Kind, KeyFn>,
     nonce_replays: bool,
+    fail_closed: bool,
 }
 
 impl fmt::Debug for Dedup {
@@ -134,6 +212,8 @@ impl fmt::Debug for Dedup {
             .field("retry_wait", &self.retry_wait)
             .field("key_overrides", &overridden)
             .field("reject_nonce_replays", &self.nonce_replays)
+            .field("shared_store", &matches!(self.store, Store::Shared(_)))
+            .field("fail_closed", &self.fail_closed)
             .finish_non_exhaustive()
     }
 }
@@ -151,14 +231,42 @@ impl Dedup {
         Self::new(MemoryDedupStore::default())
     }
 
-    /// Settings over `store`.
+    /// Settings over an in-process `store`.
     pub fn new(store: impl DedupStore) -> Self {
+        Self::over(Store::Local(Arc::new(store)))
+    }
+
+    /// Settings over a `store` shared by replicas over the network (see [`AsyncDedupStore`]):
+    /// fail-open unless [`Dedup::fail_closed`].
+    pub fn shared(store: impl AsyncDedupStore) -> Self {
+        Self::over(Store::Shared(Arc::new(store)))
+    }
+
+    fn over(store: Store) -> Self {
         Self {
-            store: Arc::new(store),
+            store,
             retry_wait: DEFAULT_RETRY_WAIT,
             keys: HashMap::new(),
             nonce_replays: false,
+            fail_closed: false,
         }
+    }
+
+    /// When the [shared store](Dedup::shared) cannot be reached, refuses callbacks with
+    /// [`ErrorKind::StoreUnavailable`](crate::ErrorKind::StoreUnavailable) (503: WeChat retries
+    /// them, up to three times in about 15 s) instead of the default, fail-open: answer
+    /// without deduplication, so a retry may run the handlers again. Fail-closed suits handlers
+    /// that must never run twice (a payment, a coupon); fail-open keeps the bot answering
+    /// while Redis is down. Either way each failure is logged at `warn` and counted.
+    #[must_use]
+    pub fn fail_closed(mut self) -> Self {
+        self.fail_closed = true;
+        self
+    }
+
+    /// Whether a store failure refuses the callback ([`Dedup::fail_closed`]).
+    pub fn is_fail_closed(&self) -> bool {
+        self.fail_closed
     }
 
     /// How long a retry waits for a first delivery that is still running (default 4 s). When
@@ -204,13 +312,16 @@ impl Dedup {
     }
 
     /// The store, shared.
-    pub(crate) fn shared_store(&self) -> Arc<dyn DedupStore> {
-        Arc::clone(&self.store)
+    pub(crate) fn shared_store(&self) -> Store {
+        self.store.clone()
     }
 
-    /// The store.
-    pub fn store(&self) -> &dyn DedupStore {
-        &*self.store
+    /// The in-process store; `None` for a [shared](Dedup::shared) one.
+    pub fn store(&self) -> Option<&dyn DedupStore> {
+        match &self.store {
+            Store::Local(store) => Some(&**store),
+            Store::Shared(_) => None,
+        }
     }
 
     /// The dedup key of `request`: the override for its kind if one was set, otherwise the

@@ -17,13 +17,13 @@ use http::{StatusCode, header};
 use crate::callback::Callback;
 use crate::config::{BodyFormat, Config};
 use crate::crypto::{MsgCrypt, seal_envelope, seal_json_envelope};
-use crate::dedup::{Claim, Dedup, DedupStore};
+use crate::dedup::{Claim, Dedup, NonceCheck, Store};
 use crate::error::{Error, ErrorKind};
 use crate::reply::Reply;
 use crate::router::{BoxFuture, Dispatched, Router, block_on, inline_blocking};
 
 use step::ClaimGuard;
-pub use step::{Dispatch, Inbound, Late, LateReply, Pending, RequestParts, Retry, Step};
+pub use step::{Claiming, Dispatch, Inbound, Late, LateReply, Pending, RequestParts, Retry, Step};
 
 /// What a callback carried, once verified (and decrypted).
 #[derive(Debug, Clone, PartialEq)]
@@ -89,11 +89,13 @@ fn system_now() -> u64 {
 }
 
 /// What claiming a received callback in the dedup store gave.
-enum Claimed {
+pub(crate) enum Claimed {
     Dispatch(Inbound),
     /// A retry answered from the store.
     Cached(http::Response<Bytes>),
     Wait(Retry),
+    /// A shared store to ask, awaiting it.
+    Ask(Claiming),
 }
 
 impl Engine {
@@ -305,6 +307,8 @@ impl Engine {
                     retry.wait_blocking(left);
                     claimed = self.reclaim(retry);
                 }
+                // A shared store's futures run on its own runtime; this thread only waits.
+                Claimed::Ask(claiming) => claimed = block_on(self.ask_shared(claiming)),
             }
         }
     }
@@ -383,16 +387,119 @@ impl Engine {
             )?;
             Some((dedup.shared_store(), key))
         });
+        if let Some(Store::Shared(store)) = self.dedup.as_ref().map(Dedup::shared_store) {
+            let check_nonce = self
+                .dedup
+                .as_ref()
+                .is_some_and(Dedup::rejects_nonce_replays);
+            let key = keyed.map(|(_, key)| key);
+            if key.is_some() || check_nonce {
+                return Claimed::Ask(Claiming {
+                    callback,
+                    store,
+                    key,
+                    check_nonce,
+                    since: received,
+                    span,
+                });
+            }
+            return self.unclaimed(callback, received, span);
+        }
         let Some((store, key)) = keyed else {
-            return Claimed::Dispatch(Inbound {
-                callback,
-                claim: None,
-                now: self.now(),
-                received,
-                span,
-            });
+            return self.unclaimed(callback, received, span);
         };
         self.ask_store(callback, store, key, received, span)
+    }
+
+    /// A callback to dispatch with no dedup claim.
+    fn unclaimed(
+        &self,
+        callback: Arc<Callback>,
+        received: Instant,
+        span: tracing::Span,
+    ) -> Claimed {
+        Claimed::Dispatch(Inbound {
+            callback,
+            claim: None,
+            now: self.now(),
+            received,
+            span,
+        })
+    }
+
+    /// Asks a shared store (see [`Step::Claim`]): the nonce check on a first ask, then the
+    /// claim. A store that fails is the dedup policy's ([`Dedup::fail_closed`]).
+    pub(crate) async fn ask_shared(&self, claiming: Claiming) -> Claimed {
+        let Claiming {
+            callback,
+            store,
+            key,
+            check_nonce,
+            since,
+            span,
+        } = claiming;
+        let now = self.now();
+        if check_nonce {
+            let query = callback.query();
+            let digest = crate::dedup::digest(&[callback.fields().source().as_bytes()]);
+            let checked = store
+                .check_nonce(
+                    query.timestamp().unwrap_or_default(),
+                    query.nonce().unwrap_or_default(),
+                    &digest,
+                    now,
+                    self.nonce_window_s(),
+                )
+                .await;
+            let refusal = match checked {
+                Ok(NonceCheck::OtherBody) => Some(Error::with_detail(
+                    ErrorKind::Replay,
+                    "timestamp and nonce already used with another body",
+                )),
+                Ok(_) => None,
+                Err(error) => self.store_failed(&span, "check_nonce", error),
+            };
+            if let Some(error) = refusal {
+                self.finish(&span, &callback, error.kind().class(), error.status(), None);
+                return Claimed::Cached(refuse(&error));
+            }
+        }
+        let Some(key) = key else {
+            return self.unclaimed(callback, since, span);
+        };
+        match store.claim(&key, now).await {
+            Ok(claim) => {
+                let store = Store::Shared(store);
+                self.claimed(claim, callback, store, key, since, span)
+            }
+            Err(error) => match self.store_failed(&span, "claim", error) {
+                Some(error) => {
+                    self.finish(&span, &callback, error.kind().class(), error.status(), None);
+                    Claimed::Cached(refuse(&error))
+                }
+                None => self.unclaimed(callback, since, span),
+            },
+        }
+    }
+
+    /// A shared store's failure: logged at `warn` and counted; the error to refuse the
+    /// callback with when the policy is fail-closed, `None` to go on without deduplication.
+    fn store_failed(&self, span: &tracing::Span, op: &'static str, error: Error) -> Option<Error> {
+        let fail_closed = self.dedup.as_ref().is_some_and(Dedup::is_fail_closed);
+        telemetry::store_error(self.account_label(), op);
+        tracing::warn!(
+            parent: span,
+            op,
+            error = %error,
+            fail_closed,
+            "dedup store unavailable; {}",
+            if fail_closed {
+                "refused with 503"
+            } else {
+                "answering without deduplication"
+            }
+        );
+        fail_closed.then(|| Error::new(ErrorKind::StoreUnavailable).with_source(error))
     }
 
     /// Asks the store again for a waiting retry.
@@ -413,13 +520,39 @@ impl Engine {
     fn ask_store(
         &self,
         callback: Arc<Callback>,
-        store: Arc<dyn DedupStore>,
+        store: Store,
+        key: String,
+        since: Instant,
+        span: tracing::Span,
+    ) -> Claimed {
+        let claim = match &store {
+            Store::Local(local) => local.claim(&key, self.now()),
+            Store::Shared(shared) => {
+                return Claimed::Ask(Claiming {
+                    callback,
+                    store: Arc::clone(shared),
+                    key: Some(key),
+                    check_nonce: false,
+                    since,
+                    span,
+                });
+            }
+        };
+        self.claimed(claim, callback, store, key, since, span)
+    }
+
+    /// What a store's answer means for `callback`.
+    fn claimed(
+        &self,
+        claim: Claim,
+        callback: Arc<Callback>,
+        store: Store,
         key: String,
         since: Instant,
         span: tracing::Span,
     ) -> Claimed {
         let now = self.now();
-        match store.claim(&key, now) {
+        match claim {
             Claim::Done(plain) => {
                 tracing::debug!(parent: &span, "retry answered with the cached reply");
                 let response = match self.plain_response(&callback, &plain, now) {
@@ -819,6 +952,7 @@ impl From<Claimed> for Step {
             Claimed::Dispatch(inbound) => Step::Dispatch(inbound),
             Claimed::Cached(response) => Step::Respond(response),
             Claimed::Wait(retry) => Step::Wait(retry),
+            Claimed::Ask(claiming) => Step::Claim(claiming),
         }
     }
 }

@@ -51,11 +51,14 @@ pub enum ErrorKind {
     Config,
     /// A reply cannot be rendered, e.g. a news reply with no or more than 8 articles (-40011).
     InvalidReply,
+    /// A shared dedup store (Redis) could not be reached or did not answer in time (HTTP 503:
+    /// WeChat retries); only refused with `dedup::Dedup::fail_closed`, otherwise logged.
+    StoreUnavailable,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::InvalidSignature,
         Self::Timestamp,
         Self::Xml,
@@ -71,12 +74,14 @@ impl ErrorKind {
         Self::InvalidAesKey,
         Self::Config,
         Self::InvalidReply,
+        Self::StoreUnavailable,
     ];
 
     /// The error class of the fixture format (`fixture-format.md`, `expect.error`), also the
     /// `outcome` label of the `wechat_callbacks_total` metric: `signature`, `timestamp`,
     /// `xml`, `decrypt` (base64, buffer and AES alike), `appid`, `too_large`, `replay`,
-    /// `bad_request` (method, timeout, malformed request), `config` or `reply`.
+    /// `bad_request` (method, timeout, malformed request), `config`, `reply` or `unavailable`
+    /// (a shared dedup store down).
     pub const fn class(self) -> &'static str {
         match self {
             Self::InvalidSignature => "signature",
@@ -89,6 +94,7 @@ impl ErrorKind {
             Self::MethodNotAllowed | Self::RequestTimeout | Self::BadRequest => "bad_request",
             Self::InvalidAesKey | Self::Config => "config",
             Self::InvalidReply => "reply",
+            Self::StoreUnavailable => "unavailable",
         }
     }
 
@@ -109,7 +115,8 @@ impl ErrorKind {
             | Self::MethodNotAllowed
             | Self::RequestTimeout
             | Self::BadRequest
-            | Self::Config => return None,
+            | Self::Config
+            | Self::StoreUnavailable => return None,
         })
     }
 
@@ -127,6 +134,7 @@ impl ErrorKind {
             Self::InvalidAesKey | Self::Config | Self::InvalidReply => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -147,6 +155,7 @@ impl ErrorKind {
             Self::InvalidAesKey => "illegal EncodingAESKey",
             Self::Config => "invalid configuration",
             Self::InvalidReply => "invalid reply",
+            Self::StoreUnavailable => "dedup store unavailable",
         }
     }
 }
@@ -193,6 +202,19 @@ impl Error {
     /// An [`ErrorKind::Xml`] error with a detail.
     pub(crate) fn xml(detail: impl Into<Box<str>>) -> Self {
         Self::with_detail(ErrorKind::Xml, detail)
+    }
+
+    /// An [`ErrorKind::StoreUnavailable`]: a shared dedup store that could not answer, for
+    /// [`AsyncDedupStore`](crate::dedup::AsyncDedupStore) implementations. `detail` says what
+    /// failed (`"claim timed out after 500 ms"`), `source` why; neither may carry a secret (a
+    /// Redis URL with a password).
+    pub fn store_unavailable(
+        detail: impl Into<Box<str>>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        let mut error = Self::with_detail(ErrorKind::StoreUnavailable, detail);
+        error.source = source;
+        error
     }
 
     /// The same error, caused by `source`.

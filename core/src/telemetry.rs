@@ -9,6 +9,9 @@
 //!   (a retry answered from the dedup store) or `late` (the deadline answered `success`).
 //! - Histogram [`HANDLER_SECONDS`], labels `account` and `kind`: seconds from the callback's
 //!   body being read to the handlers' reply, for the callbacks answered in time.
+//! - Counter [`DEDUP_STORE_ERRORS`], labels `account` and `op` (`claim`, `check_nonce`,
+//!   `wait`, `complete`, `release`): a shared dedup store (Redis) that failed to answer; the
+//!   engine went on without deduplication, or refused with 503 when fail-closed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +22,9 @@ use tracing::field::Empty;
 pub const CALLBACKS_TOTAL: &str = "wechat_callbacks_total";
 /// The histogram of handler time in seconds: `wechat_handler_seconds{account, kind}`.
 pub const HANDLER_SECONDS: &str = "wechat_handler_seconds";
+
+/// The counter of shared dedup store failures: `wechat_dedup_store_errors_total{account, op}`.
+pub const DEDUP_STORE_ERRORS: &str = "wechat_dedup_store_errors_total";
 
 /// The `kind` label of a request refused before its kind was known.
 pub(crate) const KIND_NONE: &str = "none";
@@ -50,6 +56,17 @@ pub(crate) fn short_span(account: &str, kind: &'static str) -> tracing::Span {
         status = Empty,
         handler_ms = Empty,
     )
+}
+
+/// Counts a failure of a shared dedup store's `op` for `account` ([`DEDUP_STORE_ERRORS`]);
+/// for stores that fail in the background (their writes) as well as for the engine.
+pub fn store_error(account: &str, op: &'static str) {
+    metrics::counter!(
+        DEDUP_STORE_ERRORS,
+        "account" => account.to_owned(),
+        "op" => op,
+    )
+    .increment(1);
 }
 
 /// Records a callback's end: the span's `outcome`, `status` and `handler_ms`, the counter and,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::StatusCode;
 use wechat_callback::crypto::EncryptedReply;
-use wechat_callback::dedup::{Dedup, MemoryDedupStore};
+use wechat_callback::dedup::{Dedup, DedupStore as _, MemoryDedupStore};
 use wechat_callback::message::{Kind, Text};
 use wechat_callback::reply::Reply;
 use wechat_callback::{Callback, Config, EncodingAesKey, Engine, ErrorKind, Mode, Router, Token};
@@ -451,4 +451,126 @@ fn a_panicking_key_function_costs_only_the_dedup_check() {
     assert!(opened(&engine, &deliver(&engine, &body, 1)).contains("run #1: still served"));
     // Without a key the retry runs the handler again, and is answered all the same.
     assert!(opened(&engine, &deliver(&engine, &body, 2)).contains("run #2: still served"));
+}
+
+/// An [`AsyncDedupStore`](wechat_callback::dedup::AsyncDedupStore) over a memory store, whose
+/// answers can be made to fail, to drive the engine's shared-store path without a network.
+struct Awaited {
+    inner: Arc<MemoryDedupStore>,
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Awaited {
+    fn check(&self) -> Result<(), wechat_callback::Error> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(wechat_callback::Error::store_unavailable(
+                "connection refused",
+                None,
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl wechat_callback::dedup::AsyncDedupStore for Awaited {
+    fn claim(
+        &self,
+        key: &str,
+        now: u64,
+    ) -> wechat_callback::dedup::BoxFuture<
+        Result<wechat_callback::dedup::Claim, wechat_callback::Error>,
+    > {
+        let answer = self.check().map(|()| self.inner.claim(key, now));
+        Box::pin(std::future::ready(answer))
+    }
+    fn wait(&self, key: &str, timeout: Duration) -> wechat_callback::dedup::BoxFuture<()> {
+        let (inner, key) = (Arc::clone(&self.inner), key.to_owned());
+        Box::pin(async move { inner.wait(&key, timeout) })
+    }
+    fn complete(&self, key: &str, body: Bytes, now: u64) {
+        self.inner.complete(key, body, now);
+    }
+    fn release(&self, key: &str) {
+        self.inner.release(key);
+    }
+    fn check_nonce(
+        &self,
+        timestamp: &str,
+        nonce: &str,
+        digest: &[u8; 20],
+        now: u64,
+        window_s: u64,
+    ) -> wechat_callback::dedup::BoxFuture<
+        Result<wechat_callback::dedup::NonceCheck, wechat_callback::Error>,
+    > {
+        let answer = self.check().map(|()| {
+            self.inner
+                .check_nonce(timestamp, nonce, digest, now, window_s)
+        });
+        Box::pin(std::future::ready(answer))
+    }
+}
+
+fn awaited_engines(
+    runs: &Arc<AtomicUsize>,
+    down: &Arc<std::sync::atomic::AtomicBool>,
+    dedup: impl Fn(Dedup) -> Dedup,
+) -> Vec<Engine> {
+    let inner = Arc::new(MemoryDedupStore::default());
+    (0..2)
+        .map(|_| {
+            let store = Awaited {
+                inner: Arc::clone(&inner),
+                down: Arc::clone(down),
+            };
+            Engine::new(config(Mode::Plain), counting(runs, 0))
+                .unwrap()
+                .with_clock(|| NOW)
+                .with_dedup(dedup(Dedup::shared(store)))
+        })
+        .collect()
+}
+
+#[test]
+fn a_shared_async_store_dedups_retries_and_nonces_across_engines() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let engines = awaited_engines(&runs, &down, Dedup::reject_nonce_replays);
+    assert!(
+        engines[0].dedup().unwrap().store().is_none(),
+        "not in process"
+    );
+    let body = text(77, "once");
+    let a = opened(&engines[0], &deliver(&engines[0], &body, 1));
+    let b = opened(&engines[1], &deliver(&engines[1], &body, 2));
+    assert!(a.contains("run #1: once"));
+    assert_eq!(a, b, "the retry on the other engine got the first reply");
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    // A captured signature reused with another body, on the other engine: refused.
+    let forged = deliver(&engines[1], &text(78, "pay 1000"), 1);
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_shared_store_down_is_fail_open_by_default_and_fail_closed_on_request() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let open = awaited_engines(&runs, &down, |dedup| dedup);
+    let body = text(90, "store down");
+    // Fail-open: both deliveries answered, the handler run for each (no deduplication).
+    assert!(opened(&open[0], &deliver(&open[0], &body, 1)).contains("run #1"));
+    assert!(opened(&open[1], &deliver(&open[1], &body, 2)).contains("run #2"));
+    // Fail-closed: 503, the handler not run, WeChat retries later.
+    let closed = awaited_engines(&runs, &down, Dedup::fail_closed);
+    assert!(closed[0].dedup().unwrap().is_fail_closed());
+    let refused = deliver(&closed[0], &body, 3);
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    // The store back: deduplicated again.
+    down.store(false, Ordering::SeqCst);
+    let first = opened(&closed[0], &deliver(&closed[0], &body, 4));
+    assert!(first.contains("run #3"));
+    assert_eq!(opened(&closed[1], &deliver(&closed[1], &body, 5)), first);
+    assert_eq!(runs.load(Ordering::SeqCst), 3);
 }

@@ -186,6 +186,16 @@ impl Engine {
         ))
     }
 
+    /// How long a `timestamp` + `nonce` pair is remembered: twice the timestamp tolerance, or
+    /// 10 minutes without one.
+    pub(super) fn nonce_window_s(&self) -> u64 {
+        self.config
+            .timestamp_tolerance_s
+            .map_or(NONCE_WINDOW_WITHOUT_TOLERANCE_S, |t| {
+                t.saturating_mul(2).max(1)
+            })
+    }
+
     fn check_timestamp(&self, timestamp: &str) -> Result<u64, Error> {
         check_timestamp(timestamp, self.now(), self.config.timestamp_tolerance_s)
     }
@@ -193,20 +203,17 @@ impl Engine {
     /// With [`Dedup::reject_nonce_replays`]: refuses a signed `timestamp` + `nonce` seen
     /// before with another body.
     fn check_nonce(&self, timestamp: &str, nonce: &str, body: &[u8]) -> Result<(), Error> {
-        let Some(dedup) = self.dedup.as_ref().filter(|d| d.rejects_nonce_replays()) else {
+        // A shared store is asked later, awaited ([`Engine::ask_shared`]).
+        let Some(store) = self
+            .dedup
+            .as_ref()
+            .filter(|d| d.rejects_nonce_replays())
+            .and_then(|d| d.store())
+        else {
             return Ok(());
         };
-        let window_s = self
-            .config
-            .timestamp_tolerance_s
-            .map_or(NONCE_WINDOW_WITHOUT_TOLERANCE_S, |t| {
-                t.saturating_mul(2).max(1)
-            });
         let digest = crate::dedup::digest(&[body]);
-        match dedup
-            .store()
-            .check_nonce(timestamp, nonce, &digest, self.now(), window_s)
-        {
+        match store.check_nonce(timestamp, nonce, &digest, self.now(), self.nonce_window_s()) {
             NonceCheck::OtherBody => Err(Error::with_detail(
                 ErrorKind::Replay,
                 "timestamp and nonce already used with another body",

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::callback::Callback;
-use crate::dedup::DedupStore;
+use crate::dedup::{AsyncDedupStore, Store};
 use crate::message::Kind;
 use crate::query::CallbackQuery;
 use crate::reply::Reply;
@@ -30,6 +30,39 @@ pub enum Step {
     /// [`Retry::waited`] reaches [`Dedup::retry_wait`](crate::dedup::Dedup::retry_wait) or the
     /// deadline; then answer `success` ([`adapter::give_up`](crate::adapter::give_up)).
     Wait(Retry),
+    /// Ask the [shared dedup store](crate::dedup::AsyncDedupStore) (Redis) whether this
+    /// callback was delivered before, awaiting it ([`adapter::claim`](crate::adapter::claim)),
+    /// then go on with the step it gives. Never comes from the in-process store.
+    Claim(Claiming),
+}
+
+/// A callback whose dedup claim (and nonce check) waits on a shared store's answer.
+pub struct Claiming {
+    pub(crate) callback: Arc<Callback>,
+    pub(crate) store: Arc<dyn AsyncDedupStore>,
+    /// `None` when the callback has no dedup key (only its nonce is checked).
+    pub(crate) key: Option<String>,
+    /// Whether to check the `timestamp` + `nonce` pair first (a first ask, not a retry's).
+    pub(crate) check_nonce: bool,
+    pub(crate) since: Instant,
+    pub(crate) span: tracing::Span,
+}
+
+impl Claiming {
+    /// The callback.
+    pub fn callback(&self) -> &Arc<Callback> {
+        &self.callback
+    }
+}
+
+impl std::fmt::Debug for Claiming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Claiming")
+            .field("kind", &self.callback.kind())
+            .field("keyed", &self.key.is_some())
+            .field("check_nonce", &self.check_nonce)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A verified callback whose handlers are to run, holding its dedup claim: dropped without
@@ -73,7 +106,7 @@ impl std::fmt::Debug for Inbound {
 /// A retry waiting for its first delivery.
 pub struct Retry {
     pub(crate) callback: Arc<Callback>,
-    pub(crate) store: Arc<dyn DedupStore>,
+    pub(crate) store: Store,
     pub(crate) key: String,
     pub(crate) since: Instant,
     pub(crate) span: tracing::Span,
@@ -86,9 +119,27 @@ impl Retry {
     }
 
     /// Blocks the calling thread until the store has news or `timeout` passes (see
-    /// [`DedupStore::wait`]); for synchronous hosts.
+    /// [`DedupStore::wait`](crate::dedup::DedupStore::wait) and
+    /// [`AsyncDedupStore::wait`]); for synchronous hosts.
     pub fn wait_blocking(&self, timeout: std::time::Duration) {
-        self.store.wait(&self.key, timeout);
+        match &self.store {
+            Store::Local(store) => store.wait(&self.key, timeout),
+            Store::Shared(store) => crate::router::block_on(store.wait(&self.key, timeout)),
+        }
+    }
+
+    /// For a [shared store](AsyncDedupStore): the future that completes when the first
+    /// delivery may have finished (woken by the store) or after `timeout`. `None` for the
+    /// in-process store: sleep a short while ([`RETRY_POLL`](crate::adapter::RETRY_POLL)) and
+    /// ask again.
+    pub fn wait_shared(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Option<crate::router::BoxFuture<()>> {
+        match &self.store {
+            Store::Local(_) => None,
+            Store::Shared(store) => Some(store.wait(&self.key, timeout)),
+        }
     }
 }
 
@@ -103,13 +154,13 @@ impl std::fmt::Debug for Retry {
 
 /// A dedup claim, released when dropped unless completed.
 pub(crate) struct ClaimGuard {
-    pub(crate) store: Arc<dyn DedupStore>,
+    pub(crate) store: Store,
     pub(crate) key: String,
     completed: bool,
 }
 
 impl ClaimGuard {
-    pub(crate) fn new(store: Arc<dyn DedupStore>, key: String) -> Self {
+    pub(crate) fn new(store: Store, key: String) -> Self {
         Self {
             store,
             key,
