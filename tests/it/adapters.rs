@@ -132,7 +132,7 @@ fn spawn_mount(adapter: Adapter, mount: Mount) -> String {
     format!("http://{addr}/wechat")
 }
 
-fn wait_until_listening(addr: std::net::SocketAddr) {
+pub(crate) fn wait_until_listening(addr: std::net::SocketAddr) {
     for _ in 0..200 {
         if TcpStream::connect(addr).is_ok() {
             return;
@@ -150,7 +150,7 @@ fn mp_engine(mode: Mode) -> Engine {
     mp_engine_with(mode, echo_router())
 }
 
-fn mp_engine_with(mode: Mode, router: Router) -> Engine {
+pub(crate) fn mp_engine_with(mode: Mode, router: Router) -> Engine {
     let mut config = Config::official_account(Token::new(defaults::TOKEN).unwrap(), APPID)
         .with_timestamp_tolerance(std::time::Duration::from_secs(300))
         .with_mode(mode);
@@ -169,7 +169,7 @@ fn wecom_engine() -> Engine {
     Engine::new(config, echo_router()).unwrap()
 }
 
-fn mp_sender(mode: Mode) -> Sender {
+pub(crate) fn mp_sender(mode: Mode) -> Sender {
     match mode {
         Mode::Plain => Sender::plain(defaults::TOKEN),
         mode => Sender::official_account(defaults::TOKEN, KEY, APPID, mode).unwrap(),
@@ -184,7 +184,7 @@ fn send_text(client: &Client, url: &str, sender: &Sender, content: &str) -> http
 }
 
 /// Sends `content` as the text message `msg_id` (a retry when it was sent before).
-fn send_text_with_id(
+pub(crate) fn send_text_with_id(
     client: &Client,
     url: &str,
     sender: &Sender,
@@ -200,7 +200,7 @@ fn send_text_with_id(
     client.send(built.http_request(url).unwrap()).unwrap()
 }
 
-fn text_xml(sender: &Sender, content: &str, msg_id: u64) -> String {
+pub(crate) fn text_xml(sender: &Sender, content: &str, msg_id: u64) -> String {
     Callback::Text(content.to_owned()).to_xml(
         defaults::OPENID,
         defaults::TO_USER_NAME,
@@ -212,7 +212,11 @@ fn text_xml(sender: &Sender, content: &str, msg_id: u64) -> String {
 
 /// The reply's `Content`, after checking it is encrypted when it should be, verifies,
 /// decrypts for the right receive id and is addressed back to the sender.
-fn reply_content(sender: &Sender, response: &http::Response<Bytes>, encrypted: bool) -> String {
+pub(crate) fn reply_content(
+    sender: &Sender,
+    response: &http::Response<Bytes>,
+    encrypted: bool,
+) -> String {
     let reply = simulate::read_reply(sender, response, sender.encrypts()).unwrap();
     let simulate::Reply::Message {
         body: xml,
@@ -1040,7 +1044,7 @@ const FD_CHILD: &str = "WXCB_TEST_FD_CHILD";
 const FD_CHILD_ADDR: &str = "fd-child listening on ";
 
 /// Kills the child server however the test ends.
-struct KillOnDrop(std::process::Child);
+pub(crate) struct KillOnDrop(pub(crate) std::process::Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {

@@ -11,6 +11,8 @@
 //! | `WECHAT_MODE` | `plain`, `compatible` or `safe` | `compatible` with a key, else `plain` |
 //! | `WECHAT_DEADLINE_MS` | how long async handlers may take before the answer is `success` | the engine's, 4000 |
 //! | `WECHAT_CONFIG` | an accounts file (TOML, see `wechat_callback::accounts`): serve each of its accounts at `/wechat/{id}` instead of the one account above | unset |
+//! | `WECHAT_REDIS_URL` | a Redis (`redis://host:port/`) that replicas share retries through (`wechat-callback-redis`); unset = each process remembers its own | unset |
+//! | `WECHAT_REPLICA` | this process's name in `slow:N` replies | host name `:` process id |
 //!
 //! The defaults match `wxcb simulate`'s, so both run with none set.
 
@@ -40,7 +42,8 @@ pub const TIMESTAMP_TOLERANCE_SECS: u64 = 300;
 /// The reply to `subscribe`.
 pub const WELCOME: &str = "欢迎关注！Welcome: send any text and it comes back.";
 /// The reply to the text `help` (exactly, spaces around it aside).
-pub const HELP: &str = "help: send any text and it comes back; slow:N answers after N ms; \
+pub const HELP: &str = "help: send any text and it comes back; slow:N answers after N ms, \
+                        naming the replica; \
                         a menu button MENU_x answers menu x.";
 /// Where the examples serve their metrics, in Prometheus text.
 pub const METRICS_PATH: &str = "/metrics";
@@ -168,11 +171,63 @@ pub fn router() -> Router {
         .on_event_subscribe(|_: &Subscribe| Reply::text(WELCOME))
 }
 
-/// `slow:N`: sleeps N ms on the runtime's timer, then replies `slept N ms`.
+/// `slow:N`: sleeps N ms on the runtime's timer, then replies `slept N ms on <replica>`
+/// ([`replica`]), so behind a load balancer the reply tells which process ran the handler.
 async fn sleep_then_reply(text: Text) -> Option<Reply> {
     let ms: u64 = text.content.strip_prefix("slow:")?.parse().ok()?;
     tokio::time::sleep(Duration::from_millis(ms)).await;
-    Some(Reply::text(format!("slept {ms} ms")))
+    Some(Reply::text(format!("slept {ms} ms on {}", replica())))
+}
+
+/// This process's name: `WECHAT_REPLICA`, else the host name and process id (`host:1234`).
+pub fn replica() -> &'static str {
+    static REPLICA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    REPLICA.get_or_init(|| {
+        std::env::var("WECHAT_REPLICA")
+            .ok()
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| {
+                let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .ok()
+                    .or_else(|| std::env::var("HOSTNAME").ok())
+                    .or_else(|| std::env::var("COMPUTERNAME").ok())
+                    .map(|host| host.trim().to_owned())
+                    .filter(|host| !host.is_empty())
+                    .unwrap_or_else(|| "localhost".to_owned());
+                format!("{host}:{}", std::process::id())
+            })
+    })
+}
+
+/// The Redis dedup store named by `WECHAT_REDIS_URL`, opened on the current tokio runtime
+/// (connecting in the background); `None` when the variable is unset or empty.
+///
+/// # Errors
+/// A URL that is not a Redis URL, naming the variable (never the URL: it may hold a password).
+pub fn redis_from_env() -> Result<Option<wechat_callback_redis::RedisDedupStore>, String> {
+    let Some(url) = std::env::var("WECHAT_REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+    else {
+        return Ok(None);
+    };
+    wechat_callback_redis::RedisDedupStore::open(&url)
+        .map(Some)
+        .map_err(|e| format!("WECHAT_REDIS_URL: {}", e))
+}
+
+/// `engine` sharing retries through `redis` under account `id`, or as it is.
+fn with_redis(
+    engine: wechat_callback::Engine,
+    redis: Option<&wechat_callback_redis::RedisDedupStore>,
+    id: &str,
+) -> wechat_callback::Engine {
+    match redis {
+        Some(store) => {
+            engine.with_dedup(wechat_callback::dedup::Dedup::shared(store.for_account(id)))
+        }
+        None => engine,
+    }
 }
 
 /// What the examples do with a reply that came after the deadline: one line on stdout,
@@ -226,6 +281,7 @@ pub fn served_from_env() -> (Settings, Served) {
         return (settings, Served::One(Box::new(engine)));
     };
     let built = Settings::from_env().and_then(|settings| {
+        let redis = redis_from_env()?;
         let shown = std::path::Path::new(&path).display().to_string();
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("WECHAT_CONFIG {shown}: {e}"))?;
@@ -234,8 +290,9 @@ pub fn served_from_env() -> (Settings, Served) {
             &text,
             |name| std::env::var(name).ok(),
             router_for,
-            |_, engine| {
-                let engine = engine.with_late_reply_hook(print_late_reply);
+            |account, engine| {
+                let engine = with_redis(engine, redis.as_ref(), account.id())
+                    .with_late_reply_hook(print_late_reply);
                 match deadline {
                     Some(deadline) => engine.with_deadline(deadline),
                     None => engine,
@@ -270,9 +327,12 @@ impl Served {
 /// not valid.
 pub fn engine_from_env() -> (Settings, wechat_callback::Engine) {
     let built = Settings::from_env().and_then(|settings| {
-        let mut engine = wechat_callback::Engine::new(settings.config.clone(), router())
+        let redis = redis_from_env()?;
+        let engine = wechat_callback::Engine::new(settings.config.clone(), router())
             .map_err(|e: Error| e.to_string())?
             .with_late_reply_hook(print_late_reply);
+        let account = settings.config.receive_id().as_str().to_owned();
+        let mut engine = with_redis(engine, redis.as_ref(), &account);
         if let Some(deadline) = settings.deadline {
             engine = engine.with_deadline(deadline);
         }
