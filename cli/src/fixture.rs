@@ -343,6 +343,53 @@ pub fn json_fields(json: &str) -> Value {
     serde_json::from_str::<Box<RawValue>>(json).map_or(Value::Null, |raw| convert(&raw))
 }
 
+/// A received callback as the fixture format describes it (`expect.kind`, `msg_type`,
+/// `event`, `fields`): what `wxcb serve` forwards and recordings keep.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Described {
+    /// `message`, `event` or `info` (an `InfoType` push).
+    pub kind: &'static str,
+    /// `MsgType` as sent; `None` for `info`.
+    pub msg_type: Option<String>,
+    /// `Event` lower-cased, or for `info` the `InfoType` lower-cased; `None` for messages.
+    pub event: Option<String>,
+    /// The (decrypted) message as a JSON tree ([`fields_json`], [`json_fields`]).
+    pub fields: Value,
+}
+
+impl Described {
+    /// Describes `callback`.
+    pub fn new(callback: &wechat_callback::Callback) -> Self {
+        let head = callback.head();
+        // InfoType pushes: kind `info`, the InfoType in `event`, no msg_type.
+        let (kind, msg_type, event) = if callback.kind().is_info() {
+            (
+                "info",
+                None,
+                head.info_type.as_ref().map(|i| i.to_lowercase()),
+            )
+        } else if callback.kind().is_event() {
+            (
+                "event",
+                Some(head.msg_type.to_string()),
+                head.event.as_ref().map(|e| e.to_lowercase()),
+            )
+        } else {
+            ("message", Some(head.msg_type.to_string()), None)
+        };
+        let fields = match callback.format() {
+            BodyFormat::Json => json_fields(callback.fields().source()),
+            BodyFormat::Xml => fields_json(callback.fields().root()),
+        };
+        Self {
+            kind,
+            msg_type,
+            event,
+            fields,
+        }
+    }
+}
+
 /// What one run of a fixture produced, in the shape of the `--json` line.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
@@ -387,31 +434,17 @@ impl Outcome {
                     Received::Echostr(_) => Self::base(name, "ok", None, None, status, body)
                         .with_kind("echostr", None, None, None),
                     Received::Message(callback) => {
-                        let head = callback.head();
-                        // InfoType pushes: kind `info`, the InfoType in `event`, no msg_type.
-                        let (kind, msg_type, event) = if callback.kind().is_info() {
-                            (
-                                "info",
-                                None,
-                                head.info_type.as_ref().map(|i| i.to_lowercase()),
-                            )
-                        } else if callback.kind().is_event() {
-                            (
-                                "event",
-                                Some(head.msg_type.to_string()),
-                                head.event.as_ref().map(|e| e.to_lowercase()),
-                            )
-                        } else {
-                            ("message", Some(head.msg_type.to_string()), None)
-                        };
+                        let Described {
+                            kind,
+                            msg_type,
+                            event,
+                            fields,
+                        } = Described::new(callback);
                         Self::base(name, "ok", None, None, status, body).with_kind(
                             kind,
                             msg_type,
                             event,
-                            Some(match callback.format() {
-                                BodyFormat::Json => json_fields(callback.fields().source()),
-                                BodyFormat::Xml => fields_json(callback.fields().root()),
-                            }),
+                            Some(fields),
                         )
                     }
                     _ => Self::base(name, "ok", None, None, status, body),

@@ -2,5 +2,7 @@
 
 pub mod build;
 pub mod fixture;
+pub mod gateway;
+pub mod settings;
 pub mod simulate;
 pub mod wire;

@@ -54,6 +54,30 @@ enum Command {
     /// Builds an encrypted request (safe or compatible mode, or WeCom): `Encrypt` and
     /// `msg_signature`.
     Encrypt(EncryptArgs),
+    /// A ready callback server for a bot in any language: POSTs each callback as JSON to
+    /// --forward and turns the JSON answer into the reply, within the deadline. Listens on
+    /// WECHAT_ADDR (default 127.0.0.1:8080) at /wechat (the WECHAT_* account) or /wechat/{id}
+    /// (each account of --config); WECHAT_DEADLINE_MS (default 4000). Stops on Ctrl-C.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// An accounts file (TOML): serve each of its accounts at /wechat/{id}. Without it, the one
+    /// account of WECHAT_TOKEN, WECHAT_AES_KEY, WECHAT_APPID and WECHAT_MODE.
+    #[arg(long = "config", value_name = "FILE", env = "WECHAT_CONFIG")]
+    config: Option<PathBuf>,
+    /// The backend each callback is POSTed to (`http://host:port/path`).
+    #[arg(long, value_name = "URL", env = "WECHAT_FORWARD_URL")]
+    forward: String,
+    /// Sign each forwarded body: header X-Wechat-Callback-Signature: sha256=<hex HMAC-SHA256>.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "WECHAT_FORWARD_SECRET",
+        hide_env_values = true
+    )]
+    forward_secret: Option<String>,
 }
 
 /// Where the account comes from when not from flags: an accounts file.
@@ -303,6 +327,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => return run_simulate(&args),
         Command::Sign(args) => sign(args),
         Command::Encrypt(args) => encrypt(args),
+        Command::Serve(args) => return serve(&args),
     };
     match result {
         Ok(output) => {
@@ -314,6 +339,23 @@ fn main() -> ExitCode {
         }
         Err(problem) => {
             eprintln!("wxcb: {problem}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn serve(args: &ServeArgs) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let config = args.config.as_deref().filter(|p| !p.as_os_str().is_empty());
+    match wechat_callback_cli::gateway::run(config, &args.forward, args.forward_secret.as_deref()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(problem) => {
+            eprintln!("wxcb serve: {problem}");
             ExitCode::from(2)
         }
     }

@@ -16,8 +16,6 @@
 //!
 //! The defaults match `wxcb simulate`'s, so both run with none set.
 
-use std::net::SocketAddr;
-
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusBuilder;
@@ -25,20 +23,14 @@ pub use metrics_exporter_prometheus::PrometheusHandle;
 use wechat_callback::adapter::LateReply;
 use wechat_callback::message::{Click, Subscribe, Text};
 use wechat_callback::reply::Reply;
-use wechat_callback::{Config, EncodingAesKey, Error, Matcher, Mode, Router, Token};
+use wechat_callback::{Error, Matcher, Router};
 
 /// The demo token (`WECHAT_TOKEN`'s default). Never use it for a real account.
-pub const DEMO_TOKEN: &str = "wxcbDemoToken";
+pub const DEMO_TOKEN: &str = wechat_callback_cli::simulate::defaults::TOKEN;
 /// The demo appid (`WECHAT_APPID`'s default).
-pub const DEMO_APPID: &str = "wx5e7c1d9a0b3f2468";
+pub const DEMO_APPID: &str = wechat_callback_cli::simulate::defaults::APPID;
 /// An EncodingAESKey for trying safe mode locally (`WECHAT_AES_KEY=...`; not a default).
 pub const DEMO_AES_KEY: &str = "wxcbDemoEncodingAESKey0123456789abcdefghijk";
-/// `WECHAT_ADDR`'s default.
-pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
-/// The path the examples mount the engine at.
-pub const PATH: &str = "/wechat";
-/// The timestamp window the examples accept, in seconds.
-pub const TIMESTAMP_TOLERANCE_SECS: u64 = 300;
 /// The reply to `subscribe`.
 pub const WELCOME: &str = "欢迎关注！Welcome: send any text and it comes back.";
 /// The reply to the text `help` (exactly, spaces around it aside).
@@ -73,81 +65,7 @@ pub fn install_metrics() -> PrometheusHandle {
 /// The `Content-Type` of [`METRICS_PATH`]'s answer.
 pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Where to listen and for which account.
-#[derive(Debug)]
-pub struct Settings {
-    /// `WECHAT_ADDR`.
-    pub addr: SocketAddr,
-    /// The account, from the other variables.
-    pub config: Config,
-    /// The mode in effect, for the start-up line.
-    pub mode: Mode,
-    /// `WECHAT_DEADLINE_MS`, when set.
-    pub deadline: Option<Duration>,
-}
-
-impl Settings {
-    /// Reads the `WECHAT_*` variables (see the crate docs).
-    ///
-    /// # Errors
-    /// A message naming the variable that is not valid.
-    pub fn from_env() -> Result<Self, String> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// As [`Settings::from_env`], reading variables through `lookup`.
-    ///
-    /// # Errors
-    /// A message naming the variable that is not valid.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
-        let addr = var("WECHAT_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned());
-        let addr = addr
-            .parse()
-            .map_err(|e| format!("WECHAT_ADDR {addr:?}: {e}"))?;
-        let token = Token::new(var("WECHAT_TOKEN").unwrap_or_else(|| DEMO_TOKEN.to_owned()))
-            .map_err(|e| format!("WECHAT_TOKEN: {e}"))?;
-        let appid = var("WECHAT_APPID").unwrap_or_else(|| DEMO_APPID.to_owned());
-        let key = var("WECHAT_AES_KEY")
-            .map(|key| EncodingAesKey::new(&key))
-            .transpose()
-            .map_err(|e| format!("WECHAT_AES_KEY: {e}"))?;
-        let mode = match var("WECHAT_MODE") {
-            Some(mode) => mode
-                .parse()
-                .map_err(|_| format!("WECHAT_MODE {mode:?}: plain, compatible or safe"))?,
-            None if key.is_some() => Mode::Compatible,
-            None => Mode::Plain,
-        };
-        let deadline = var("WECHAT_DEADLINE_MS")
-            .map(|ms| {
-                ms.parse::<u64>()
-                    .map(Duration::from_millis)
-                    .map_err(|e| format!("WECHAT_DEADLINE_MS {ms:?}: {e}"))
-            })
-            .transpose()?;
-        let mut config = Config::official_account(token, appid)
-            .with_timestamp_tolerance(Duration::from_secs(TIMESTAMP_TOLERANCE_SECS))
-            .with_mode(mode);
-        if let Some(key) = key {
-            config = config.with_encoding_aes_key(key);
-        }
-        Ok(Self {
-            addr,
-            config,
-            mode,
-            deadline,
-        })
-    }
-
-    /// One line for the console: address, path and mode (no secrets).
-    pub fn banner(&self, framework: &str) -> String {
-        format!(
-            "{framework}: WeChat callbacks on http://{}{PATH} ({:?} mode); try `cargo run -p wechat-callback-cli -- simulate --text hello`",
-            self.addr, self.mode
-        )
-    }
-}
+pub use wechat_callback_cli::settings::{DEFAULT_ADDR, PATH, Settings, TIMESTAMP_TOLERANCE_SECS};
 
 /// The echo handlers: a text message gets a text reply with the same `Content`; `slow:N`
 /// runs an async handler that sleeps N milliseconds without blocking and replies
@@ -342,31 +260,4 @@ pub fn engine_from_env() -> (Settings, wechat_callback::Engine) {
         eprintln!("{problem}");
         std::process::exit(2)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_and_overrides() {
-        let none = Settings::from_lookup(|_| None).unwrap();
-        assert_eq!(none.addr.to_string(), DEFAULT_ADDR);
-        assert_eq!(none.mode, Mode::Plain);
-        let with_key = Settings::from_lookup(|name| {
-            (name == "WECHAT_AES_KEY").then(|| DEMO_AES_KEY.to_owned())
-        })
-        .unwrap();
-        assert_eq!(with_key.mode, Mode::Compatible);
-        let bad = Settings::from_lookup(|name| (name == "WECHAT_MODE").then(|| "loud".into()));
-        assert!(bad.unwrap_err().contains("WECHAT_MODE"));
-        let empty = Settings::from_lookup(|name| (name == "WECHAT_AES_KEY").then(String::new));
-        assert_eq!(empty.unwrap().mode, Mode::Plain);
-        let deadline =
-            Settings::from_lookup(|name| (name == "WECHAT_DEADLINE_MS").then(|| "250".into()));
-        assert_eq!(deadline.unwrap().deadline, Some(Duration::from_millis(250)));
-        let bad =
-            Settings::from_lookup(|name| (name == "WECHAT_DEADLINE_MS").then(|| "soon".into()));
-        assert!(bad.unwrap_err().contains("WECHAT_DEADLINE_MS"));
-    }
 }
