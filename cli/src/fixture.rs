@@ -39,6 +39,10 @@ pub struct Fixture {
     pub config: FixtureConfig,
     /// The expected outcome (`outcome`, `error`, `kind`, `fields`, `reply`, …).
     pub expect: Map<String, Value>,
+    /// Recorded fixtures only: what the live server answered (`status`, `response_body`) and
+    /// when (`at`, Unix seconds), for reading; replay does not compare it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<Value>,
 }
 
 /// The account a fixture was recorded for.
@@ -54,7 +58,12 @@ pub struct FixtureConfig {
     /// the last segment of the URL); absent = an authorization event (InfoType).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorizer_appid: Option<String>,
-    /// The token.
+    /// Recorded fixtures: the account's id in the accounts file. Such a fixture carries no
+    /// token or EncodingAESKey; replay takes them from the file (`wxcb replay --config`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The token (empty in a recorded fixture: see `account`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub token: String,
     /// The 43-character EncodingAESKey; absent for a plaintext-only account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -105,6 +114,7 @@ impl FixtureConfig {
             platform: platform.name().to_owned(),
             format: (config.format() == BodyFormat::Json).then(|| "json".to_owned()),
             authorizer_appid,
+            account: None,
             token: config.token().expose_secret().to_owned(),
             encoding_aes_key: config.encoding_aes_key().map(EncodingAesKey::expose_secret),
             appid,
@@ -124,8 +134,50 @@ impl FixtureConfig {
         }
     }
 
+    /// This account without its secrets, named `account` instead (what a recording writes).
+    #[must_use]
+    pub fn without_secrets(mut self, account: &str) -> Self {
+        self.account = Some(account.to_owned());
+        self.token.clear();
+        self.encoding_aes_key = None;
+        self
+    }
+
+    /// Fills the token and EncodingAESKey of a fixture that names its `account` (a recorded
+    /// one) from that account of an accounts file; a fixture without `account` is left as it
+    /// is.
+    ///
+    /// # Errors
+    /// The file has no account of that id.
+    pub fn take_secrets_from(
+        &mut self,
+        accounts: &[wechat_callback::accounts::Account],
+    ) -> Result<(), String> {
+        let Some(id) = &self.account else {
+            return Ok(());
+        };
+        let account = accounts.iter().find(|a| a.id() == id).ok_or_else(|| {
+            let ids: Vec<&str> = accounts.iter().map(|a| a.id()).collect();
+            format!(
+                "no account {id:?} in the accounts file (it has {})",
+                ids.join(", ")
+            )
+        })?;
+        let config = account.config();
+        config.token().expose_secret().clone_into(&mut self.token);
+        self.encoding_aes_key = config.encoding_aes_key().map(EncodingAesKey::expose_secret);
+        Ok(())
+    }
+
     /// The engine configuration this fixture describes.
     pub fn to_config(&self) -> Result<Config, String> {
+        if self.token.is_empty()
+            && let Some(account) = &self.account
+        {
+            return Err(format!(
+                "recorded for account {account:?} without its token: replay with --config ACCOUNTS_FILE"
+            ));
+        }
         let token = Token::new(self.token.as_str()).map_err(|e| e.to_string())?;
         let key = self
             .encoding_aes_key

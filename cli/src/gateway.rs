@@ -22,6 +22,9 @@
 //! (past the deadline), fails (a status other than 200 or 204, an answer that is not such JSON)
 //! or cannot be reached gets the user `success` and a `warn` line; WeChat does not retry then.
 //! Retries of a message are answered from the dedup store, so the backend sees each message once.
+//!
+//! With `WECHAT_RECORD_DIR` set, every callback is also recorded there as a fixture
+//! ([`crate::record`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -156,6 +159,11 @@ pub fn run(
     let settings = Settings::from_env()?;
     let deadline = settings.deadline.unwrap_or(Engine::DEFAULT_DEADLINE);
     let forward = Forward::new(url, secret, deadline);
+    let recorder = crate::record::from_env()?;
+    let recording = move |engine: Engine| match &recorder {
+        Some(recorder) => engine.with_recorder(recorder.clone()),
+        None => engine,
+    };
     let (served, banner) = match accounts_file {
         Some(path) => {
             let shown = path.display();
@@ -164,7 +172,7 @@ pub fn run(
                 &text,
                 |name| std::env::var(name).ok(),
                 |account| forward.router(account.id(), account.config().platform()),
-                |_, engine| engine.with_deadline(deadline),
+                |_, engine| recording(engine.with_deadline(deadline)),
             )
             .map_err(|e| format!("{shown}: {e}"))?;
             let banner = format!(
@@ -183,6 +191,7 @@ pub fn run(
                 .map_err(|e| e.to_string())?
                 .with_account_id(account)
                 .with_deadline(deadline);
+            let engine = recording(engine);
             let banner = format!("{}; forwarding to {url}", settings.banner("wxcb serve"));
             (service(engine), banner)
         }

@@ -42,6 +42,10 @@ enum Command {
         /// endpoint with a live clock and a timestamp window.
         #[arg(long, requires = "url")]
         resign: bool,
+        /// An accounts file (TOML): recorded fixtures name their account and carry no secret;
+        /// their token and EncodingAESKey come from this file.
+        #[arg(long = "config", value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Fixture files or folders.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -54,11 +58,43 @@ enum Command {
     /// Builds an encrypted request (safe or compatible mode, or WeCom): `Encrypt` and
     /// `msg_signature`.
     Encrypt(EncryptArgs),
+    /// Lists recorded callbacks (fixtures written under WECHAT_RECORD_DIR), oldest first,
+    /// filtered: one line each (time, account, kind, sender, outcome and status, text, file).
+    Records(RecordsArgs),
     /// A ready callback server for a bot in any language: POSTs each callback as JSON to
     /// --forward and turns the JSON answer into the reply, within the deadline. Listens on
     /// WECHAT_ADDR (default 127.0.0.1:8080) at /wechat (the WECHAT_* account) or /wechat/{id}
     /// (each account of --config); WECHAT_DEADLINE_MS (default 4000). Stops on Ctrl-C.
     Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct RecordsArgs {
+    /// Only this account (its id in the accounts file).
+    #[arg(long)]
+    account: Option<String>,
+    /// Only from this sender (FromUserName: openid, WeCom userid).
+    #[arg(long, value_name = "OPENID")]
+    sender: Option<String>,
+    /// Only this kind: message, event, info, echostr, a MsgType (text, image…) or an Event
+    /// (subscribe, click…).
+    #[arg(long)]
+    kind: Option<String>,
+    /// Only from this time on: Unix seconds or YYYY-MM-DD[THH:MM[:SS]] (UTC).
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Only before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Only this outcome: ok, error, or an error class (signature, decrypt, timestamp…).
+    #[arg(long)]
+    outcome: Option<String>,
+    /// One JSON object per record instead of a line.
+    #[arg(long)]
+    json: bool,
+    /// Folders or files of recordings.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -153,11 +189,18 @@ impl AccountArgs {
     }
 }
 
-/// Reads the accounts file at `path` and takes the account `id` (or its only account).
-fn account_from_file(path: &PathBuf, id: Option<&str>) -> Result<(String, Config), String> {
+/// Reads the accounts file at `path` (its `${VAR}`s from the environment).
+fn read_accounts(
+    path: &std::path::Path,
+) -> Result<Vec<wechat_callback::accounts::Account>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let accounts = parse_accounts(&text, |name| std::env::var(name).ok())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    parse_accounts(&text, |name| std::env::var(name).ok())
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Reads the accounts file at `path` and takes the account `id` (or its only account).
+fn account_from_file(path: &std::path::Path, id: Option<&str>) -> Result<(String, Config), String> {
+    let accounts = read_accounts(path)?;
     let ids = || {
         accounts
             .iter()
@@ -322,8 +365,10 @@ fn main() -> ExitCode {
             json,
             url,
             resign,
+            config,
             paths,
-        } => return replay(json, url.as_deref(), resign, &paths),
+        } => return replay(json, url.as_deref(), resign, config.as_deref(), &paths),
+        Command::Records(args) => return records(&args),
         Command::Simulate(args) => return run_simulate(&args),
         Command::Sign(args) => sign(args),
         Command::Encrypt(args) => encrypt(args),
@@ -361,7 +406,59 @@ fn serve(args: &ServeArgs) -> ExitCode {
     }
 }
 
-fn replay(json: bool, url: Option<&str>, resign: bool, paths: &[PathBuf]) -> ExitCode {
+fn records(args: &RecordsArgs) -> ExitCode {
+    use wechat_callback_cli::record::{Record, parse_time};
+    let bounds = (|| -> Result<_, String> {
+        let since = args.since.as_deref().map(parse_time).transpose()?;
+        let until = args.until.as_deref().map(parse_time).transpose()?;
+        Ok((since, until, fixture::collect(&args.paths)?))
+    })();
+    let (since, until, files) = match bounds {
+        Ok(bounds) => bounds,
+        Err(problem) => {
+            eprintln!("wxcb records: {problem}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut records: Vec<Record> = files
+        .iter()
+        .filter_map(|path| Record::of(path, &Fixture::load(path).ok()?))
+        .filter(|r| args.account.as_ref().is_none_or(|a| &r.account == a))
+        .filter(|r| args.sender.is_none() || r.sender == args.sender)
+        .filter(|r| args.kind.as_deref().is_none_or(|k| r.is_kind(k)))
+        .filter(|r| since.is_none_or(|t| r.at >= t) && until.is_none_or(|t| r.at < t))
+        .filter(|r| {
+            args.outcome
+                .as_deref()
+                .is_none_or(|o| r.outcome == o || (o == "error" && r.outcome != "ok"))
+        })
+        .collect();
+    records.sort_by(|a, b| (a.at, &a.path).cmp(&(b.at, &b.path)));
+    for record in &records {
+        if args.json {
+            println!("{}", serde_json::to_string(record).unwrap_or_default());
+        } else {
+            println!("{}", record.line());
+        }
+    }
+    eprintln!("{} records", records.len());
+    ExitCode::SUCCESS
+}
+
+fn replay(
+    json: bool,
+    url: Option<&str>,
+    resign: bool,
+    config: Option<&std::path::Path>,
+    paths: &[PathBuf],
+) -> ExitCode {
+    let accounts = match config.map(read_accounts).transpose() {
+        Ok(accounts) => accounts,
+        Err(problem) => {
+            eprintln!("wxcb: {problem}");
+            return ExitCode::from(2);
+        }
+    };
     let files = match fixture::collect(paths) {
         Ok(files) => files,
         Err(problem) => {
@@ -372,7 +469,16 @@ fn replay(json: bool, url: Option<&str>, resign: bool, paths: &[PathBuf]) -> Exi
     let client = Client::default();
     let (mut passed, mut failed) = (0usize, 0usize);
     for file in &files {
-        let outcome = match Fixture::load(file) {
+        let loaded = Fixture::load(file).and_then(|mut fixture| {
+            if let Some(accounts) = &accounts {
+                fixture
+                    .config
+                    .take_secrets_from(accounts)
+                    .map_err(|e| format!("{}: {e}", file.display()))?;
+            }
+            Ok(fixture)
+        });
+        let outcome = match loaded {
             Ok(fixture) => match url {
                 Some(url) => fixture::run_over_http(&fixture, url, &client, resign),
                 None => fixture::run_fixture(&fixture),
@@ -457,6 +563,7 @@ fn flag_account(
         platform,
         format,
         authorizer_appid: None,
+        account: None,
         token: token.to_owned(),
         encoding_aes_key,
         appid: appid.to_owned(),
@@ -601,6 +708,7 @@ fn output(
         body: built.body,
         config,
         expect: Map::new(),
+        recorded: None,
     };
     let engine = fixture.config.engine()?;
     let result = engine.process_on_behalf_of(

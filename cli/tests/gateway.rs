@@ -49,11 +49,17 @@ fn wait_until_listening(port: u16) {
 struct Gateway {
     _process: Running,
     url: String,
+    port: u16,
     log: std::path::PathBuf,
 }
 
 impl Gateway {
     fn start(forward: &str, deadline_ms: u64) -> Self {
+        Self::start_with(forward, deadline_ms, &[], &[])
+    }
+
+    /// With more arguments and environment variables.
+    fn start_with(forward: &str, deadline_ms: u64, args: &[&str], env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let log = std::env::temp_dir().join(format!("wxcb-serve-{port}.log"));
         let mut command = Command::new(env!("CARGO_BIN_EXE_wxcb"));
@@ -71,6 +77,9 @@ impl Gateway {
             .env("WECHAT_DEADLINE_MS", deadline_ms.to_string())
             .env_remove("WECHAT_CONFIG")
             .env("RUST_LOG", "warn")
+            .env_remove("WECHAT_RECORD_DIR")
+            .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -80,6 +89,7 @@ impl Gateway {
         Self {
             _process: process,
             url: format!("http://127.0.0.1:{port}/wechat"),
+            port,
             log,
         }
     }
@@ -356,4 +366,163 @@ fn retries_reach_the_backend_once() {
         1,
         "the backend saw the message once"
     );
+}
+
+/// Runs `wxcb` with `args`; exit code, stdout and stderr.
+fn wxcb(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wxcb"))
+        .args(args)
+        .env_remove("WECHAT_CONFIG")
+        .output()
+        .expect("wxcb");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn serve_records_callbacks_that_replay_from_the_accounts_file_and_list() {
+    let accounts = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/accounts.example.toml");
+    let accounts = accounts.to_str().unwrap();
+    let dir = std::env::temp_dir().join(format!("wxcb-records-{}", free_port()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (url, _) = backend(|callback| {
+        let content = callback["fields"]["Content"].as_str().unwrap_or_default();
+        let reply =
+            serde_json::json!({"reply": {"type": "text", "content": format!("got {content}")}});
+        (200, reply.to_string(), Duration::ZERO)
+    });
+    let gateway = Gateway::start_with(
+        &url,
+        4000,
+        &["--config", accounts],
+        &[("WECHAT_RECORD_DIR", dir.to_str().unwrap())],
+    );
+    let shop = format!("http://127.0.0.1:{}/wechat/shop", gateway.port);
+    let simulate = |what: &[&str]| {
+        let (code, out, err) = wxcb(
+            &[
+                &[
+                    "simulate",
+                    "--config",
+                    accounts,
+                    "--account",
+                    "shop",
+                    "--url",
+                    &shop,
+                ][..],
+                what,
+            ]
+            .concat(),
+        );
+        assert_eq!(code, 0, "{out}{err}");
+        out
+    };
+    // A safe-mode text (its reply encrypted), an event, URL verification, and a forgery.
+    assert!(simulate(&["--text", "record me"]).contains("got record me"));
+    simulate(&["--event", "subscribe"]);
+    simulate(&["--verify"]);
+    let forged = Client::default()
+        .send(
+            http::Request::post(format!("{shop}?signature=0&timestamp=1&nonce=2"))
+                .body(bytes::Bytes::from_static(b"<xml></xml>"))
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+
+    // Written off the request path: wait for the four files.
+    let started = Instant::now();
+    let files = loop {
+        let files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if files.len() >= 4 || started.elapsed() > Duration::from_secs(5) {
+            break files;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(files.len(), 4, "{files:?}");
+    let texts: Vec<String> = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    for text in &texts {
+        // No secret of the account: not its token, not its EncodingAESKey.
+        assert!(!text.contains("wxcbDemoToken"), "{text}");
+        assert!(
+            !text.contains("wxcbDemoEncodingAESKey0123456789abcdefghijk"),
+            "{text}"
+        );
+        let fixture: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(fixture["config"]["account"], "shop");
+        assert_eq!(fixture["config"]["mode"], "safe");
+    }
+    let text = texts
+        .iter()
+        .find(|t| t.contains("\"Content\": \"record me\""))
+        .expect("the text");
+    let fixture: Value = serde_json::from_str(text).unwrap();
+    assert_eq!(fixture["expect"]["msg_type"], "text");
+    assert_eq!(fixture["recorded"]["status"], 200);
+    assert!(
+        fixture["recorded"]["reply"]
+            .as_str()
+            .unwrap()
+            .contains("got record me")
+    );
+    assert!(
+        fixture["body"].as_str().unwrap().contains("<Encrypt>"),
+        "the body as sent"
+    );
+
+    // Replay: the secrets come from the accounts file; without it, a clear failure.
+    let dir_arg = dir.to_str().unwrap();
+    let (code, out, _) = wxcb(&["replay", dir_arg]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("--config"), "{out}");
+    let (code, out, err) = wxcb(&["replay", "--config", accounts, dir_arg]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.ends_with("4 passed, 0 failed\n"), "{out}");
+
+    // Listing and filtering.
+    let (code, out, _) = wxcb(&["records", dir_arg]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 4, "{out}");
+    let (_, out, _) = wxcb(&["records", "--kind", "text", dir_arg]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.contains("shop") && out.contains(defaults::OPENID) && out.contains("\"record me\""),
+        "{out}"
+    );
+    let (_, out, _) = wxcb(&[
+        "records",
+        "--kind",
+        "subscribe",
+        "--sender",
+        defaults::OPENID,
+        dir_arg,
+    ]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let (_, out, _) = wxcb(&["records", "--outcome", "signature", dir_arg]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.contains("signature 401"), "{out}");
+    let (_, out, _) = wxcb(&["records", "--since", "2999-01-01", dir_arg]);
+    assert_eq!(out.lines().count(), 0, "{out}");
+    let (_, out, _) = wxcb(&[
+        "records",
+        "--json",
+        "--account",
+        "shop",
+        "--outcome",
+        "ok",
+        dir_arg,
+    ]);
+    assert_eq!(out.lines().count(), 3, "{out}");
+    let (code, _, err) = wxcb(&["records", "--since", "yesterday", dir_arg]);
+    assert_eq!(code, 2, "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -34,7 +34,7 @@ use bytes::Bytes;
 
 use crate::callback::Callback;
 use crate::crypto::MsgCrypt;
-use crate::engine::{Engine, refuse};
+use crate::engine::{Engine, PendingRecord, refuse};
 use crate::error::{Error, ErrorKind};
 use crate::reply::Reply;
 
@@ -159,7 +159,12 @@ pub async fn handle<R: Runtime>(
     request: http::Request<Bytes>,
     runtime: &Arc<R>,
 ) -> Response {
-    run(engine, receive(engine, &request), runtime).await
+    let record = PendingRecord::of_request(engine, &request);
+    let response = run(engine, receive(engine, &request), runtime).await;
+    if let Some(record) = record {
+        record.answered(engine, &response);
+    }
+    response
 }
 
 /// [`handle`] from the [`RequestParts`], so the URI is not rebuilt and parsed again.
@@ -168,7 +173,12 @@ pub async fn handle_parts<R: Runtime>(
     parts: RequestParts<'_>,
     runtime: &Arc<R>,
 ) -> Response {
-    run(engine, receive_parts(engine, parts), runtime).await
+    let record = PendingRecord::of_parts(engine, &parts);
+    let response = run(engine, receive_parts(engine, parts), runtime).await;
+    if let Some(record) = record {
+        record.answered(engine, &response);
+    }
+    response
 }
 
 async fn run<R: Runtime>(engine: &Arc<Engine>, mut step: Step, runtime: &Arc<R>) -> Response {

@@ -4,6 +4,7 @@
 //! can await async handlers and keep the deadline; [`Engine::handle`] runs it all at once.
 
 mod receive;
+mod record;
 mod step;
 
 use crate::telemetry;
@@ -22,6 +23,8 @@ use crate::error::{Error, ErrorKind};
 use crate::reply::Reply;
 use crate::router::{BoxFuture, Dispatched, Router, block_on, inline_blocking};
 
+pub(crate) use record::Pending as PendingRecord;
+pub use record::{Exchange, Recorder};
 use step::ClaimGuard;
 pub use step::{Claiming, Dispatch, Inbound, Late, LateReply, Pending, RequestParts, Retry, Step};
 
@@ -65,6 +68,7 @@ pub struct Engine {
     dedup: Option<Dedup>,
     deadline: Duration,
     late_hook: Option<LateHook>,
+    recorder: Option<Arc<dyn Recorder>>,
     pub(crate) appid: Arc<str>,
     account: Option<Arc<str>>,
 }
@@ -77,6 +81,7 @@ impl std::fmt::Debug for Engine {
             .field("dedup", &self.dedup)
             .field("deadline", &self.deadline)
             .field("late_reply_hook", &self.late_hook.is_some())
+            .field("recorder", &self.recorder.is_some())
             .field("account", &self.account)
             .finish_non_exhaustive()
     }
@@ -128,6 +133,7 @@ impl Engine {
             dedup: Some(Dedup::in_memory()),
             deadline: Self::DEFAULT_DEADLINE,
             late_hook: None,
+            recorder: None,
             appid,
             account: None,
         })

@@ -13,6 +13,10 @@ mod error;
 pub mod message;
 mod query;
 pub mod reply;
+/// Recording live callbacks: [`Engine::with_recorder`](crate::Engine::with_recorder).
+pub mod recording {
+    pub use crate::engine::{Exchange, Recorder};
+}
 mod router;
 mod signature;
 pub mod telemetry;

@@ -91,6 +91,11 @@ impl CallbackQuery {
         Self::index(Source::Owned(query.into_boxed_str()))
     }
 
+    /// The query string as received (without the `?`).
+    pub fn as_str(&self) -> &str {
+        self.query_str()
+    }
+
     fn query_str(&self) -> &str {
         match &self.source {
             Source::Empty => "",

@@ -8,6 +8,7 @@ mod fixtures;
 mod miniprogram;
 mod pending;
 mod properties;
+mod recording;
 mod redis;
 mod reply;
 mod retries;

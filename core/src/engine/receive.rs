@@ -46,10 +46,23 @@ impl Engine {
         body: &Bytes,
         on_behalf_of: Option<&str>,
     ) -> Result<Received, Error> {
+        self.open_checked(method, query, body, on_behalf_of, true)
+    }
+
+    /// [`Engine::open_parts`]; `nonces` false leaves the nonce replay check out (and records
+    /// no nonce): [`Engine::inspect`].
+    pub(crate) fn open_checked(
+        &self,
+        method: &str,
+        query: CallbackQuery,
+        body: &Bytes,
+        on_behalf_of: Option<&str>,
+        nonces: bool,
+    ) -> Result<Received, Error> {
         match method {
             "GET" => self.receive_echostr(&query).map(Received::Echostr),
             "POST" => self
-                .receive_message(query, body, on_behalf_of)
+                .receive_message(query, body, on_behalf_of, nonces)
                 .map(|callback| {
                     let callback = callback.with_account(self.account.clone());
                     let callback = match on_behalf_of {
@@ -96,6 +109,7 @@ impl Engine {
         query: CallbackQuery,
         body: &Bytes,
         on_behalf_of: Option<&str>,
+        nonces: bool,
     ) -> Result<Callback, Error> {
         if body.len() > self.config.max_body_bytes {
             return Err(Error::with_detail(
@@ -134,7 +148,9 @@ impl Engine {
         let document = Document::from_bytes_as(body.clone(), json)?;
         if !encrypted {
             self.check_timestamp(timestamp)?;
-            self.check_nonce(timestamp, nonce, body)?;
+            if nonces {
+                self.check_nonce(timestamp, nonce, body)?;
+            }
             return Ok(Callback::from_document(document, query, false)?.with_format(format));
         }
         // A missing `Encrypt` is a malformed body; an empty one an empty ciphertext, which
@@ -145,7 +161,9 @@ impl Engine {
         let msg_signature = required(query.msg_signature(), "msg_signature")?;
         verify_msg_signature(&self.config.token, timestamp, nonce, encrypt, msg_signature)?;
         self.check_timestamp(timestamp)?;
-        self.check_nonce(timestamp, nonce, body)?;
+        if nonces {
+            self.check_nonce(timestamp, nonce, body)?;
+        }
         let crypt = self
             .crypt
             .as_ref()

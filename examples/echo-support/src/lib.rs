@@ -13,6 +13,7 @@
 //! | `WECHAT_CONFIG` | an accounts file (TOML, see `wechat_callback::accounts`): serve each of its accounts at `/wechat/{id}` instead of the one account above | unset |
 //! | `WECHAT_REDIS_URL` | a Redis (`redis://host:port/`) that replicas share retries through (`wechat-callback-redis`); unset = each process remembers its own | unset |
 //! | `WECHAT_REPLICA` | this process's name in `slow:N` replies | host name `:` process id |
+//! | `WECHAT_RECORD_DIR` | record each callback there as a fixture (`wxcb records`, `wxcb replay --config`); at most 50 a second, 10,000 files, 256 MiB | unset |
 //!
 //! The defaults match `wxcb simulate`'s, so both run with none set.
 
@@ -134,17 +135,32 @@ pub fn redis_from_env() -> Result<Option<wechat_callback_redis::RedisDedupStore>
         .map_err(|e| format!("WECHAT_REDIS_URL: {}", e))
 }
 
-/// `engine` sharing retries through `redis` under account `id`, or as it is.
-fn with_redis(
-    engine: wechat_callback::Engine,
-    redis: Option<&wechat_callback_redis::RedisDedupStore>,
-    id: &str,
-) -> wechat_callback::Engine {
-    match redis {
-        Some(store) => {
-            engine.with_dedup(wechat_callback::dedup::Dedup::shared(store.for_account(id)))
+/// What `WECHAT_REDIS_URL` and `WECHAT_RECORD_DIR` add to every engine.
+struct Shared {
+    redis: Option<wechat_callback_redis::RedisDedupStore>,
+    recorder: Option<std::sync::Arc<wechat_callback_cli::record::FixtureRecorder>>,
+}
+
+impl Shared {
+    fn from_env() -> Result<Self, String> {
+        Ok(Self {
+            redis: redis_from_env()?,
+            recorder: wechat_callback_cli::record::from_env()?,
+        })
+    }
+
+    /// `engine` for account `id`: sharing retries through Redis, recording, as set.
+    fn apply(&self, engine: wechat_callback::Engine, id: &str) -> wechat_callback::Engine {
+        let engine = match &self.redis {
+            Some(store) => {
+                engine.with_dedup(wechat_callback::dedup::Dedup::shared(store.for_account(id)))
+            }
+            None => engine,
+        };
+        match &self.recorder {
+            Some(recorder) => engine.with_recorder(recorder.clone()),
+            None => engine,
         }
-        None => engine,
     }
 }
 
@@ -199,7 +215,7 @@ pub fn served_from_env() -> (Settings, Served) {
         return (settings, Served::One(Box::new(engine)));
     };
     let built = Settings::from_env().and_then(|settings| {
-        let redis = redis_from_env()?;
+        let shared = Shared::from_env()?;
         let shown = std::path::Path::new(&path).display().to_string();
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("WECHAT_CONFIG {shown}: {e}"))?;
@@ -209,7 +225,8 @@ pub fn served_from_env() -> (Settings, Served) {
             |name| std::env::var(name).ok(),
             router_for,
             |account, engine| {
-                let engine = with_redis(engine, redis.as_ref(), account.id())
+                let engine = shared
+                    .apply(engine, account.id())
                     .with_late_reply_hook(print_late_reply);
                 match deadline {
                     Some(deadline) => engine.with_deadline(deadline),
@@ -245,12 +262,12 @@ impl Served {
 /// not valid.
 pub fn engine_from_env() -> (Settings, wechat_callback::Engine) {
     let built = Settings::from_env().and_then(|settings| {
-        let redis = redis_from_env()?;
+        let shared = Shared::from_env()?;
         let engine = wechat_callback::Engine::new(settings.config.clone(), router())
             .map_err(|e: Error| e.to_string())?
             .with_late_reply_hook(print_late_reply);
         let account = settings.config.receive_id().as_str().to_owned();
-        let mut engine = with_redis(engine, redis.as_ref(), &account);
+        let mut engine = shared.apply(engine.with_account_id(account.clone()), &account);
         if let Some(deadline) = settings.deadline {
             engine = engine.with_deadline(deadline);
         }

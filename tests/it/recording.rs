@@ -1,0 +1,113 @@
+//! Recording live callbacks (`wechat_callback_cli::record`) through the adapters: both of the
+//! core's paths (`adapter::handle` under hyper, `adapter::handle_parts` under warp), the cap
+//! on files (the oldest removed) and the rate (the rest dropped, counted).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use wechat_callback::Mode;
+use wechat_callback_cli::record::{self, RecordOptions};
+use wechat_callback_cli::simulate::defaults;
+use wechat_callback_cli::wire::Client;
+
+use crate::adapters::{
+    Adapter, mp_engine_with, mp_sender, reply_content, send_text_with_id, spawn,
+};
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wxcb-it-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// The recordings in `dir`, by name, once `expected` are there (or 5 s passed).
+fn recordings(dir: &PathBuf, expected: usize) -> Vec<String> {
+    let started = Instant::now();
+    loop {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        if names.len() >= expected || started.elapsed() > Duration::from_secs(5) {
+            return names;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn recordings_rotate_on_both_adapter_paths() {
+    for adapter in [Adapter::Hyper, Adapter::Warp] {
+        let dir = fresh_dir(&format!("rotate-{adapter:?}"));
+        let recorder = record::start(RecordOptions::new(&dir).max_files(3)).unwrap();
+        let engine = mp_engine_with(Mode::Plain, echo_support::router()).with_recorder(recorder);
+        let url = spawn(adapter, engine);
+        let (client, sender) = (Client::default(), mp_sender(Mode::Plain));
+        for n in 1..=5u64 {
+            let response = send_text_with_id(&client, &url, &sender, &format!("n{n}"), n);
+            assert_eq!(reply_content(&sender, &response, false), format!("n{n}"));
+        }
+        // Written in order; the writer removes the oldest beyond three.
+        let started = Instant::now();
+        let names = loop {
+            let names = recordings(&dir, 3);
+            if names.iter().any(|n| n.contains("-000005-"))
+                || started.elapsed() > Duration::from_secs(5)
+            {
+                break names;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(names.len(), 3, "{adapter:?}: {names:?}");
+        for (name, n) in names.iter().zip(3..) {
+            assert!(
+                name.contains(&format!("-{n:06}-")),
+                "{adapter:?}: {names:?}"
+            );
+            assert!(name.ends_with("-text.json"), "{name}");
+        }
+        let newest = std::fs::read_to_string(dir.join(&names[2])).unwrap();
+        let fixture: serde_json::Value = serde_json::from_str(&newest).unwrap();
+        assert_eq!(fixture["expect"]["fields"]["Content"], "n5");
+        assert_eq!(
+            fixture["expect"]["fields"]["FromUserName"],
+            defaults::OPENID
+        );
+        assert!(
+            fixture["recorded"]["reply"]
+                .as_str()
+                .unwrap()
+                .contains("n5")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn recording_beyond_the_rate_is_dropped_and_counted() {
+    let dir = fresh_dir("rate");
+    let recorder = record::start(RecordOptions::new(&dir).max_per_second(2)).unwrap();
+    let engine =
+        mp_engine_with(Mode::Plain, echo_support::router()).with_recorder(recorder.clone());
+    let url = spawn(Adapter::Hyper, engine);
+    let (client, sender) = (Client::default(), mp_sender(Mode::Plain));
+    let started = Instant::now();
+    for n in 1..=8u64 {
+        let response = send_text_with_id(&client, &url, &sender, "fast", 100 + n);
+        assert_eq!(response.status(), 200, "every callback answered");
+    }
+    // Eight within at most two seconds' windows: four recorded at most.
+    let seconds = started.elapsed().as_secs() + 1;
+    std::thread::sleep(Duration::from_millis(300));
+    let written = recordings(&dir, 0).len() as u64;
+    assert!(
+        written >= 2 && written <= 2 * seconds,
+        "{written} in {seconds} s"
+    );
+    assert_eq!(recorder.dropped(), 8 - written);
+    let _ = std::fs::remove_dir_all(&dir);
+}
