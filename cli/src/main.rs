@@ -80,7 +80,7 @@ struct RecordsArgs {
     /// (subscribe, click…).
     #[arg(long)]
     kind: Option<String>,
-    /// Only from this time on: Unix seconds or YYYY-MM-DD[THH:MM[:SS]] (UTC).
+    /// Only from this time on: Unix seconds or `YYYY-MM-DD[THH:MM[:SS]]` (UTC).
     #[arg(long, value_name = "TIME")]
     since: Option<String>,
     /// Only before this time (same forms as --since).
@@ -106,7 +106,7 @@ struct ServeArgs {
     /// The backend each callback is POSTed to (`http://host:port/path`).
     #[arg(long, value_name = "URL", env = "WECHAT_FORWARD_URL")]
     forward: String,
-    /// Sign each forwarded body: header X-Wechat-Callback-Signature: sha256=<hex HMAC-SHA256>.
+    /// Sign each forwarded body: header `X-Wechat-Callback-Signature: sha256=<hex HMAC-SHA256>`.
     #[arg(
         long,
         value_name = "SECRET",
