@@ -390,12 +390,7 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: &ServeArgs) -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    wechat_callback_cli::settings::init_logging();
     let config = args.config.as_deref().filter(|p| !p.as_os_str().is_empty());
     match wechat_callback_cli::gateway::run(config, &args.forward, args.forward_secret.as_deref()) {
         Ok(()) => ExitCode::SUCCESS,

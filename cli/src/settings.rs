@@ -26,6 +26,17 @@ pub const PATH: &str = "/wechat";
 /// The timestamp window the servers accept, in seconds.
 pub const TIMESTAMP_TOLERANCE_SECS: u64 = 300;
 
+/// Logs to standard error, filtered by `RUST_LOG` (default `info`): what `wxcb serve` and the
+/// examples do.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 /// Where to listen and for which account.
 #[derive(Debug)]
 pub struct Settings {

@@ -175,15 +175,7 @@ pub async fn print_late_reply(late: LateReply) {
     println!("late reply to {}: {text}", late.openid);
 }
 
-/// Logs to standard error, filtered by `RUST_LOG` (default `info`).
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-}
+pub use wechat_callback_cli::settings::init_logging;
 
 /// What an example serves: one account at [`PATH`] (from the `WECHAT_*` variables), or every
 /// account of the accounts file named by `WECHAT_CONFIG` at `/wechat/{id}`.
