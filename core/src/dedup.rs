@@ -316,6 +316,14 @@ impl Dedup {
         self.store.clone()
     }
 
+    /// The network store, when it is one.
+    pub(crate) fn network_store(&self) -> Option<&Arc<dyn AsyncDedupStore>> {
+        match &self.store {
+            Store::Shared(store) => Some(store),
+            Store::Local(_) => None,
+        }
+    }
+
     /// The in-process store; `None` for a [shared](Dedup::shared) one.
     pub fn store(&self) -> Option<&dyn DedupStore> {
         match &self.store {

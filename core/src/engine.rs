@@ -393,16 +393,17 @@ impl Engine {
             )?;
             Some((dedup.shared_store(), key))
         });
-        if let Some(Store::Shared(store)) = self.dedup.as_ref().map(Dedup::shared_store) {
-            let check_nonce = self
-                .dedup
-                .as_ref()
-                .is_some_and(Dedup::rejects_nonce_replays);
+        if let Some((dedup, store)) = self
+            .dedup
+            .as_ref()
+            .and_then(|d| Some((d, d.network_store()?)))
+        {
+            let check_nonce = dedup.rejects_nonce_replays();
             let key = keyed.map(|(_, key)| key);
             if key.is_some() || check_nonce {
                 return Claimed::Ask(Claiming {
                     callback,
-                    store,
+                    store: Arc::clone(store),
                     key,
                     check_nonce,
                     since: received,
@@ -476,7 +477,7 @@ impl Engine {
         match store.claim(&key, now).await {
             Ok(claim) => {
                 let store = Store::Shared(store);
-                self.claimed(claim, callback, store, key, since, span)
+                self.claimed(claim, now, callback, store, key, since, span)
             }
             Err(error) => match self.store_failed(&span, "claim", error) {
                 Some(error) => {
@@ -531,8 +532,9 @@ impl Engine {
         since: Instant,
         span: tracing::Span,
     ) -> Claimed {
+        let now = self.now();
         let claim = match &store {
-            Store::Local(local) => local.claim(&key, self.now()),
+            Store::Local(local) => local.claim(&key, now),
             Store::Shared(shared) => {
                 return Claimed::Ask(Claiming {
                     callback,
@@ -544,20 +546,21 @@ impl Engine {
                 });
             }
         };
-        self.claimed(claim, callback, store, key, since, span)
+        self.claimed(claim, now, callback, store, key, since, span)
     }
 
-    /// What a store's answer means for `callback`.
+    /// What a store's answer (asked at `now`) means for `callback`.
+    #[allow(clippy::too_many_arguments)]
     fn claimed(
         &self,
         claim: Claim,
+        now: u64,
         callback: Arc<Callback>,
         store: Store,
         key: String,
         since: Instant,
         span: tracing::Span,
     ) -> Claimed {
-        let now = self.now();
         match claim {
             Claim::Done(plain) => {
                 tracing::debug!(parent: &span, "retry answered with the cached reply");
