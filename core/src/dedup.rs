@@ -311,17 +311,9 @@ impl Dedup {
         self.retry_wait
     }
 
-    /// The store, shared.
-    pub(crate) fn shared_store(&self) -> Store {
-        self.store.clone()
-    }
-
-    /// The network store, when it is one.
-    pub(crate) fn network_store(&self) -> Option<&Arc<dyn AsyncDedupStore>> {
-        match &self.store {
-            Store::Shared(store) => Some(store),
-            Store::Local(_) => None,
-        }
+    /// The store, borrowed.
+    pub(crate) fn store_ref(&self) -> &Store {
+        &self.store
     }
 
     /// The in-process store; `None` for a [shared](Dedup::shared) one.

@@ -103,6 +103,27 @@ pub(crate) enum Claimed {
     Ask(Claiming),
 }
 
+impl Claimed {
+    /// A shared store to ask for `key` (and the nonce, on a first ask), awaiting it.
+    fn ask(
+        store: &Arc<dyn crate::dedup::AsyncDedupStore>,
+        callback: Arc<Callback>,
+        key: Option<String>,
+        check_nonce: bool,
+        since: Instant,
+        span: tracing::Span,
+    ) -> Self {
+        Self::Ask(Claiming {
+            callback,
+            store: Arc::clone(store),
+            key,
+            check_nonce,
+            since,
+            span,
+        })
+    }
+}
+
 impl Engine {
     /// The default deadline: 4 seconds. WeChat gives up on an answer 5 s after it sent the
     /// request (公众号 “被动回复用户消息”, 企业微信 “接收消息”); the deadline is counted from when the
@@ -377,45 +398,32 @@ impl Engine {
         telemetry::finish(span, self.account_label(), kind, outcome, status, handler);
     }
 
-    /// Claims a received callback in the dedup store.
+    /// Claims a received callback in the dedup store: in place for the in-process store, as
+    /// a step to await ([`Claimed::Ask`]) for a shared one.
     fn claim(&self, callback: Arc<Callback>) -> Claimed {
         let received = Instant::now();
         let span = telemetry::span(self.account_label(), &callback);
-        let keyed = self.dedup.as_ref().and_then(|dedup| {
-            // A key function is user code too: one that panics costs its request the dedup
-            // check, not the server.
-            let key = || dedup.key(&callback, self.config.receive_id.is_wecom());
-            let key = std::panic::catch_unwind(std::panic::AssertUnwindSafe(key)).unwrap_or_else(
-                |_| {
-                    tracing::error!(kind = ?callback.kind(), "dedup key function panicked");
-                    None
-                },
-            )?;
-            Some((dedup.shared_store(), key))
-        });
-        if let Some((dedup, store)) = self
-            .dedup
-            .as_ref()
-            .and_then(|d| Some((d, d.network_store()?)))
-        {
-            let check_nonce = dedup.rejects_nonce_replays();
-            let key = keyed.map(|(_, key)| key);
-            if key.is_some() || check_nonce {
-                return Claimed::Ask(Claiming {
-                    callback,
-                    store: Arc::clone(store),
-                    key,
-                    check_nonce,
-                    since: received,
-                    span,
-                });
-            }
-            return self.unclaimed(callback, received, span);
-        }
-        let Some((store, key)) = keyed else {
+        let Some(dedup) = self.dedup.as_ref() else {
             return self.unclaimed(callback, received, span);
         };
-        self.ask_store(callback, store, key, received, span)
+        // A key function is user code too: one that panics costs its request the dedup
+        // check, not the server.
+        let key = || dedup.key(&callback, self.config.receive_id.is_wecom());
+        let key =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(key)).unwrap_or_else(|_| {
+                tracing::error!(kind = ?callback.kind(), "dedup key function panicked");
+                None
+            });
+        let check_nonce = dedup.rejects_nonce_replays();
+        match (dedup.store_ref(), key) {
+            (Store::Shared(store), key) if key.is_some() || check_nonce => {
+                Claimed::ask(store, callback, key, check_nonce, received, span)
+            }
+            (store @ Store::Local(_), Some(key)) => {
+                self.ask_store(callback, store.clone(), key, received, span)
+            }
+            _ => self.unclaimed(callback, received, span),
+        }
     }
 
     /// A callback to dispatch with no dedup claim.
@@ -536,14 +544,7 @@ impl Engine {
         let claim = match &store {
             Store::Local(local) => local.claim(&key, now),
             Store::Shared(shared) => {
-                return Claimed::Ask(Claiming {
-                    callback,
-                    store: Arc::clone(shared),
-                    key: Some(key),
-                    check_nonce: false,
-                    since,
-                    span,
-                });
+                return Claimed::ask(shared, callback, Some(key), false, since, span);
             }
         };
         self.claimed(claim, now, callback, store, key, since, span)
