@@ -2,7 +2,7 @@
 //!
 //! [`start`] gives a [`Recorder`] for [`Engine::with_recorder`](wechat_callback::Engine::with_recorder):
 //! on the request path it only admits the exchange (at most [`RecordOptions::max_per_second`])
-//! and queues it (bounded: a full queue drops it, counted); a thread of its own opens each
+//! and queues it (bounded in exchanges and in bytes: a full queue drops it, counted); a thread of its own opens each
 //! request again ([`Engine::inspect`](wechat_callback::Engine::inspect)) and writes it as a
 //! fixture (`fixture-format.md`) named `rec-{UTC time}-{sequence}-{account}-{kind}.json`,
 //! removing the oldest recordings beyond [`RecordOptions::max_files`] or
@@ -16,7 +16,7 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -42,6 +42,9 @@ pub struct RecordOptions {
     pub max_bytes: u64,
     /// Exchanges waiting for the writer at most (the rest dropped, counted): 1,024.
     pub queue: usize,
+    /// Bytes of request and answer bodies waiting for the writer at most (the rest dropped,
+    /// counted): 32 MiB, so a burst of large bodies cannot hold much memory.
+    pub queue_bytes: usize,
 }
 
 impl RecordOptions {
@@ -53,6 +56,7 @@ impl RecordOptions {
             max_files: 10_000,
             max_bytes: 256 << 20,
             queue: 1024,
+            queue_bytes: 32 << 20,
         }
     }
 
@@ -70,6 +74,13 @@ impl RecordOptions {
         self
     }
 
+    /// With at most `bytes` of bodies waiting for the writer.
+    #[must_use]
+    pub fn queue_bytes(mut self, bytes: usize) -> Self {
+        self.queue_bytes = bytes;
+        self
+    }
+
     /// With at most `bytes` of recordings kept.
     #[must_use]
     pub fn max_bytes(mut self, bytes: u64) -> Self {
@@ -82,13 +93,15 @@ impl RecordOptions {
 #[derive(Debug)]
 pub struct FixtureRecorder {
     sender: SyncSender<Exchange>,
+    queued_bytes: Arc<AtomicUsize>,
+    max_queued_bytes: usize,
     max_per_second: u32,
     window: Mutex<(u64, u32)>,
     dropped: AtomicU64,
 }
 
 impl FixtureRecorder {
-    /// Exchanges not recorded: over the rate, or the queue full.
+    /// Exchanges not recorded: over the rate, or the queue full (in exchanges or bytes).
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
@@ -107,10 +120,22 @@ impl FixtureRecorder {
 
 impl Recorder for FixtureRecorder {
     fn record(&self, exchange: Exchange) {
+        let bytes = exchange_bytes(&exchange);
+        let fits = || {
+            self.queued_bytes
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |queued| {
+                    (queued + bytes <= self.max_queued_bytes).then_some(queued + bytes)
+                })
+                .is_ok()
+        };
         let queued = self.admit()
+            && fits()
             && match self.sender.try_send(exchange) {
                 Ok(()) => true,
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                    self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+                    false
+                }
             };
         if !queued
             && self
@@ -126,6 +151,11 @@ impl Recorder for FixtureRecorder {
     }
 }
 
+/// The bytes an exchange holds while queued: its request and answer bodies.
+fn exchange_bytes(exchange: &Exchange) -> usize {
+    exchange.body.len() + exchange.response_body.len()
+}
+
 /// Starts a recorder writing to `options.dir`, with its writer thread.
 ///
 /// # Errors
@@ -139,7 +169,9 @@ pub fn start(options: RecordOptions) -> std::io::Result<Arc<FixtureRecorder>> {
         .collect();
     kept.sort();
     let (sender, receiver) = std::sync::mpsc::sync_channel(options.queue.max(1));
+    let queued_bytes = Arc::new(AtomicUsize::new(0));
     let writer = Writer {
+        queued_bytes: Arc::clone(&queued_bytes),
         bytes: kept.iter().map(|(_, size)| size).sum(),
         kept: kept.into(),
         sequence: 0,
@@ -150,6 +182,8 @@ pub fn start(options: RecordOptions) -> std::io::Result<Arc<FixtureRecorder>> {
         .spawn(move || writer.run(&receiver))?;
     Ok(Arc::new(FixtureRecorder {
         sender,
+        queued_bytes,
+        max_queued_bytes: options.queue_bytes,
         max_per_second: options.max_per_second,
         window: Mutex::new((0, 0)),
         dropped: AtomicU64::new(0),
@@ -178,6 +212,7 @@ fn is_recording(path: &Path) -> bool {
 }
 
 struct Writer {
+    queued_bytes: Arc<AtomicUsize>,
     kept: VecDeque<(PathBuf, u64)>,
     bytes: u64,
     sequence: u64,
@@ -188,7 +223,11 @@ impl Writer {
     fn run(mut self, receiver: &Receiver<Exchange>) {
         for exchange in receiver {
             self.sequence += 1;
-            let Some(fixture) = fixture_of(&exchange, self.sequence) else {
+            let fixture = fixture_of(&exchange, self.sequence);
+            self.queued_bytes
+                .fetch_sub(exchange_bytes(&exchange), Ordering::AcqRel);
+            drop(exchange);
+            let Some(fixture) = fixture else {
                 continue;
             };
             let path = self.options.dir.join(format!("{}.json", fixture.name));

@@ -111,3 +111,33 @@ fn recording_beyond_the_rate_is_dropped_and_counted() {
     assert_eq!(recorder.dropped(), 8 - written);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn bodies_beyond_the_queued_bytes_are_dropped_not_held() {
+    let dir = fresh_dir("bytes");
+    // Room for one ~300-byte exchange at a time, never for one over 2 KB.
+    let recorder = record::start(RecordOptions::new(&dir).queue_bytes(2048)).unwrap();
+    let engine =
+        mp_engine_with(Mode::Plain, echo_support::router()).with_recorder(recorder.clone());
+    let url = spawn(Adapter::Hyper, engine);
+    let (client, sender) = (Client::default(), mp_sender(Mode::Plain));
+    let big = "大".repeat(1000);
+    let response = send_text_with_id(&client, &url, &sender, &big, 1);
+    assert_eq!(
+        reply_content(&sender, &response, false),
+        big,
+        "answered all the same"
+    );
+    let response = send_text_with_id(&client, &url, &sender, "small", 2);
+    assert_eq!(reply_content(&sender, &response, false), "small");
+    let names = recordings(&dir, 1);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(recordings(&dir, 1), names);
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(
+        names[0].contains("-000001-"),
+        "only the small one: {names:?}"
+    );
+    assert_eq!(recorder.dropped(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
