@@ -232,7 +232,13 @@ impl Writer {
             };
             let path = self.options.dir.join(format!("{}.json", fixture.name));
             let text = serde_json::to_string_pretty(&fixture).unwrap_or_default() + "\n";
-            if let Err(error) = std::fs::write(&path, &text) {
+            // Written aside, then renamed: a reader (`wxcb records`, a replay) never sees a
+            // half-written recording.
+            let partial = path.with_extension("json.partial");
+            let written =
+                std::fs::write(&partial, &text).and_then(|()| std::fs::rename(&partial, &path));
+            if let Err(error) = written {
+                let _ = std::fs::remove_file(&partial);
                 tracing::warn!(%error, dir = %self.options.dir.display(), "recording: cannot write");
                 continue;
             }

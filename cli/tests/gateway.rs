@@ -438,7 +438,13 @@ fn serve_records_callbacks_that_replay_from_the_accounts_file_and_list() {
     let started = Instant::now();
     let files = loop {
         let files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
-            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .map(|d| {
+                // Finished recordings only (one being written is `*.json.partial`).
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                    .collect()
+            })
             .unwrap_or_default();
         if files.len() >= 4 || started.elapsed() > Duration::from_secs(5) {
             break files;

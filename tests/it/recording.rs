@@ -28,6 +28,8 @@ fn recordings(dir: &PathBuf, expected: usize) -> Vec<String> {
             .map(|d| {
                 d.filter_map(Result::ok)
                     .filter_map(|e| e.file_name().into_string().ok())
+                    // Finished recordings only (one being written is `*.json.partial`).
+                    .filter(|name| name.ends_with(".json"))
                     .collect()
             })
             .unwrap_or_default();
