@@ -102,7 +102,7 @@ impl MsgCrypt {
         receive_id: &str,
     ) -> Result<ByteString, Error> {
         let (buf, msg) = self.open_for(encrypt, receive_id)?;
-        ByteString::try_from(Bytes::from(buf).slice(msg))
+        crate::xml::shared_text(Bytes::from(buf).slice(msg))
             .map_err(|error| Error::xml("decrypted message is not UTF-8").with_source(error))
     }
 

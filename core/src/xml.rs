@@ -17,6 +17,7 @@
 mod cdata;
 mod json;
 mod reader;
+mod utf8;
 
 use bytes::Bytes;
 use bytestring::ByteString;
@@ -27,6 +28,7 @@ use crate::error::Error;
 pub(crate) use cdata::cdata_len;
 pub use cdata::{push_cdata, push_cdata_element};
 pub(crate) use json::looks_like_json;
+pub(crate) use utf8::shared_text;
 
 /// Elements the reader makes room for before it starts; more grow the array as they come.
 const PREALLOCATED_ELEMENTS: usize = 128;
@@ -119,8 +121,8 @@ impl Document {
     /// # Errors
     /// As [`Document::from_bytes`] and [`Document::parse_json`].
     pub(crate) fn from_bytes_as(body: Bytes, json: bool) -> Result<Self, Error> {
-        let src = ByteString::try_from(body)
-            .map_err(|e| Error::xml("body is not UTF-8").with_source(e))?;
+        let src =
+            utf8::shared_text(body).map_err(|e| Error::xml("body is not UTF-8").with_source(e))?;
         Self::read_with(src, if json { json::read } else { reader::read })
     }
 
