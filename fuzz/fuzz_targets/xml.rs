@@ -26,9 +26,12 @@ fuzz_target!(|data: &[u8]| {
             let _ = Callback::from_json(text);
         }
     }
+    // `from_bytes` checks UTF-8 with simdutf8 and then wraps the bytes unchecked (the core's
+    // one unsafe site): it must refuse exactly what the standard library refuses.
     let Ok(document) = Document::from_bytes(bytes::Bytes::copy_from_slice(data)) else {
         return;
     };
+    assert!(std::str::from_utf8(data).is_ok(), "accepted bytes std refuses");
     walk(&document);
     // The same text through the typed reader (head, kind, fields).
     let _ = Callback::from_xml(document.source());
