@@ -373,7 +373,9 @@ pub fn render(
     random: &[u8; 16],
     nonce: u32,
 ) -> Result<String, Error> {
-    engine.render(callback, reply, random, nonce)
+    // The engine writes only UTF-8: XML, JSON, base64 and `success`.
+    let body = engine.render(callback, reply, random, nonce)?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 #[cfg(test)]

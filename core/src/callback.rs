@@ -69,21 +69,18 @@ impl Callback {
     }
 
     /// This callback with the account id of the engine that received it.
-    pub(crate) fn with_account(mut self, account: Option<Arc<str>>) -> Self {
-        self.account = account;
-        self
-    }
-
-    /// This callback as received on behalf of `id` (an open-platform authorizer).
-    pub(crate) fn with_on_behalf_of(mut self, id: &str) -> Self {
-        self.on_behalf_of = Some(id.into());
-        self
-    }
-
-    /// This callback with its body format set (the engine reads JSON mini-program pushes).
-    pub(crate) fn with_format(mut self, format: BodyFormat) -> Self {
+    /// Marks a received callback with what the engine knows beside its body: the body's
+    /// format, the account id, and the authorizer it came on behalf of. In place: a callback is
+    /// large, and moving it through builder calls costs a copy each.
+    pub(crate) fn set_received(
+        &mut self,
+        format: BodyFormat,
+        account: Option<Arc<str>>,
+        on_behalf_of: Option<&str>,
+    ) {
         self.format = format;
-        self
+        self.account = account;
+        self.on_behalf_of = on_behalf_of.map(Box::from);
     }
 
     /// The fields every callback shares.

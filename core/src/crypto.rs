@@ -161,30 +161,30 @@ impl MsgCrypt {
     /// Encrypts `msg` with the given 16 “random” bytes (for known-answer tests); returns the
     /// base64 `Encrypt` value.
     pub fn encrypt_with_random(&self, msg: &str, random: &[u8; 16]) -> String {
-        STANDARD.encode(self.encrypt_framed(random, msg.len(), |out| out.push_str(msg)))
+        let mut buf =
+            Vec::with_capacity(20 + msg.len() + self.receive_id.as_str().len() + PAD_BLOCK);
+        self.encrypt_framed_into(
+            &mut buf,
+            random,
+            |out| out.push_str(msg),
+            self.receive_id.as_str(),
+        );
+        STANDARD.encode(&buf)
     }
 
-    /// Frames the message that `write` appends (random ‖ length ‖ message ‖ receive id ‖
-    /// PKCS#7 padding to 32) in one buffer and encrypts it in place; returns the ciphertext.
-    /// `len_hint` is the message length expected, to size the buffer once.
-    pub(crate) fn encrypt_framed(
+    /// Frames the message that `write` appends (random ‖ length ‖ message ‖ `receive_id` ‖
+    /// PKCS#7 padding to 32) in `buf` (cleared first; the caller may reuse it from call to
+    /// call) and encrypts it in place: `buf` ends up holding the ciphertext.
+    pub(crate) fn encrypt_framed_into(
         &self,
+        buf: &mut Vec<u8>,
         random: &[u8; 16],
-        len_hint: usize,
-        write: impl FnOnce(&mut String),
-    ) -> Vec<u8> {
-        self.encrypt_framed_for(random, len_hint, write, self.receive_id.as_str())
-    }
-
-    /// [`MsgCrypt::encrypt_framed`] for `receive_id` instead of the configured one.
-    pub(crate) fn encrypt_framed_for(
-        &self,
-        random: &[u8; 16],
-        len_hint: usize,
         write: impl FnOnce(&mut String),
         receive_id: &str,
-    ) -> Vec<u8> {
-        let mut plain = String::with_capacity(20 + len_hint + receive_id.len() + PAD_BLOCK);
+    ) {
+        buf.clear();
+        // Empty, so valid UTF-8: the conversion takes the storage as it is.
+        let mut plain = String::from_utf8(std::mem::take(buf)).unwrap_or_default();
         // Placeholder for random and length, filled in below: NUL is valid UTF-8.
         plain.push_str("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
         write(&mut plain);
@@ -193,16 +193,15 @@ impl MsgCrypt {
         let pad = PAD_BLOCK - plain.len() % PAD_BLOCK;
         // `pad` is 1..=32: an ASCII control character, one byte each.
         plain.extend(std::iter::repeat_n(char::from(pad as u8), pad));
-        let mut buf = plain.into_bytes();
+        *buf = plain.into_bytes();
         buf[..16].copy_from_slice(random);
         // A message over 4 GiB cannot be framed; the body cap keeps us far below that.
         buf[16..20].copy_from_slice(&u32::try_from(msg_len).unwrap_or(u32::MAX).to_be_bytes());
         let total = buf.len();
         cbc::Encryptor::<Aes256>::new_from_slices(&self.key, self.iv())
             .expect("key is 32 bytes and IV 16 bytes by construction")
-            .encrypt_padded::<NoPadding>(&mut buf, total)
+            .encrypt_padded::<NoPadding>(buf, total)
             .expect("buffer is a whole number of blocks");
-        buf
     }
 }
 

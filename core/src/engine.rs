@@ -22,6 +22,7 @@ use crate::dedup::{Claim, Dedup, NonceCheck, Store};
 use crate::error::{Error, ErrorKind};
 use crate::reply::Reply;
 use crate::router::{BoxFuture, Dispatched, Router, block_on, inline_blocking};
+use crate::scratch;
 
 pub(crate) use record::Pending as PendingRecord;
 pub use record::{Exchange, Recorder};
@@ -71,6 +72,8 @@ pub struct Engine {
     recorder: Option<Arc<dyn Recorder>>,
     pub(crate) appid: Arc<str>,
     account: Option<Arc<str>>,
+    /// Metric handles for the account label, registered on first use.
+    metrics: telemetry::Handles,
 }
 
 impl std::fmt::Debug for Engine {
@@ -157,6 +160,7 @@ impl Engine {
             recorder: None,
             appid,
             account: None,
+            metrics: telemetry::Handles::default(),
         })
     }
 
@@ -208,6 +212,8 @@ impl Engine {
     #[must_use]
     pub fn with_account_id(mut self, id: impl Into<Arc<str>>) -> Self {
         self.account = Some(id.into());
+        // Handles registered so far carry the old label.
+        self.metrics = telemetry::Handles::default();
         self
     }
 
@@ -382,7 +388,7 @@ impl Engine {
     fn finish_now(&self, kind: &'static str, outcome: &'static str, status: StatusCode) {
         let account = self.account_label();
         let span = telemetry::short_span(account, kind);
-        telemetry::finish(&span, account, kind, outcome, status, None);
+        telemetry::finish(&span, &self.metrics, account, kind, outcome, status, None);
     }
 
     /// Records the end of a claimed callback.
@@ -395,7 +401,15 @@ impl Engine {
         handler: Option<Duration>,
     ) {
         let kind = callback.kind().label();
-        telemetry::finish(span, self.account_label(), kind, outcome, status, handler);
+        telemetry::finish(
+            span,
+            &self.metrics,
+            self.account_label(),
+            kind,
+            outcome,
+            status,
+            handler,
+        );
     }
 
     /// Claims a received callback in the dedup store: in place for the in-process store, as
@@ -699,22 +713,24 @@ impl Engine {
             if reply.is_empty() {
                 return Ok(success_response());
             }
+            // Randomness only where it is used: to frame and sign an encrypted reply.
+            let (random, nonce) = if callback.is_encrypted() {
+                (rand::random(), rand::random())
+            } else {
+                ([0; 16], 0)
+            };
             return self
-                .render(callback, reply, &rand::random(), rand::random())
-                .map(|body| body_response(callback.format(), Bytes::from(body)));
+                .render(callback, reply, &random, nonce)
+                .map(|body| body_response(callback.format(), body));
         };
-        let plain = if reply.is_empty() {
-            Bytes::from_static(SUCCESS)
-        } else {
-            let head = callback.head();
-            Bytes::from(plain_reply(
-                callback,
-                reply,
-                &head.from_user_name,
-                &head.to_user_name,
-                now,
-            ))
-        };
+        let head = callback.head();
+        let plain = plain_reply(
+            callback,
+            reply,
+            &head.from_user_name,
+            &head.to_user_name,
+            now,
+        );
         // On an error the claim is dropped, so released: a retry runs the handlers again.
         let response = self.plain_response(callback, &plain, now)?;
         claim.complete(plain, now);
@@ -792,10 +808,9 @@ impl Engine {
             &rand::random(),
             rand::random(),
             now,
-            text.len(),
             |out| out.push_str(text),
         )?;
-        Ok(body_response(format, Bytes::from(body)))
+        Ok(body_response(format, body))
     }
 
     /// Renders `reply` for `callback`: `success` for the empty reply, the reply XML for a
@@ -811,7 +826,7 @@ impl Engine {
         reply: &Reply,
         random: &[u8; 16],
         nonce: u32,
-    ) -> Result<String, Error> {
+    ) -> Result<Bytes, Error> {
         let now = self.now();
         let head = callback.head();
         let (to, from) = (&*head.from_user_name, &*head.to_user_name);
@@ -819,33 +834,13 @@ impl Engine {
             return Ok(plain_reply(callback, reply, to, from, now));
         }
         let receive_id = self.reply_receive_id(callback);
-        if callback.format() == BodyFormat::Json {
-            let json = reply.to_json(to, from, now);
-            return self.seal(
-                BodyFormat::Json,
-                receive_id,
-                random,
-                nonce,
-                now,
-                json.len(),
-                |out| out.push_str(&json),
-            );
-        }
-        self.seal(
-            BodyFormat::Xml,
-            receive_id,
-            random,
-            nonce,
-            now,
-            reply.xml_len_hint(to, from, now),
-            |out| {
-                reply.write_xml(out, to, from, now);
-            },
-        )
+        let format = callback.format();
+        self.seal(format, receive_id, random, nonce, now, |out| match format {
+            BodyFormat::Json => out.push_str(&reply.to_json(to, from, now)),
+            BodyFormat::Xml => reply.write_xml(out, to, from, now),
+        })
     }
 
-    /// The encrypted reply envelope for the plaintext `write` appends (about `len_hint`
-    /// bytes), framed with `random`, signed with `nonce` and `TimeStamp` = `now`.
     /// The receive id a reply to `callback` is encrypted for: the authorizing corp's corpid
     /// for a WeCom suite's data callback, the configured id otherwise.
     fn reply_receive_id<'a>(&'a self, callback: &'a Callback) -> &'a str {
@@ -855,7 +850,10 @@ impl Engine {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The encrypted reply envelope (XML or JSON, as `format`) for the plaintext `write`
+    /// appends, framed with `random`, signed with `nonce` and `TimeStamp` = `now`. The
+    /// plaintext is framed and encrypted in this thread's scratch buffer; the envelope is
+    /// written once, exactly sized.
     fn seal(
         &self,
         format: BodyFormat,
@@ -863,20 +861,22 @@ impl Engine {
         random: &[u8; 16],
         nonce: u32,
         now: u64,
-        len_hint: usize,
         write: impl FnOnce(&mut String),
-    ) -> Result<String, Error> {
+    ) -> Result<Bytes, Error> {
         let crypt = self
             .crypt
             .as_ref()
             .ok_or_else(|| Error::new(ErrorKind::Config))?;
         let mut nonce_text = itoa::Buffer::new();
         let nonce = nonce_text.format(nonce);
-        let ciphertext = crypt.encrypt_framed_for(random, len_hint, write, receive_id);
-        Ok(match format {
-            BodyFormat::Xml => seal_envelope(&self.config.token, &ciphertext, now, nonce),
-            BodyFormat::Json => seal_json_envelope(&self.config.token, &ciphertext, now, nonce),
-        })
+        let envelope = scratch::with_buffer(|buf| {
+            crypt.encrypt_framed_into(buf, random, write, receive_id);
+            match format {
+                BodyFormat::Xml => seal_envelope(&self.config.token, buf, now, nonce),
+                BodyFormat::Json => seal_json_envelope(&self.config.token, buf, now, nonce),
+            }
+        });
+        Ok(Bytes::from(envelope))
     }
 }
 
@@ -910,11 +910,19 @@ fn body_response(format: BodyFormat, body: Bytes) -> http::Response<Bytes> {
     }
 }
 
-/// The plaintext reply for `callback` in its body's format (`success` when empty).
-fn plain_reply(callback: &Callback, reply: &Reply, to: &str, from: &str, now: u64) -> String {
+/// The plaintext reply for `callback` in its body's format (`success` when empty). XML is
+/// written in one pass into this thread's scratch buffer and copied into a body of exactly its
+/// size.
+fn plain_reply(callback: &Callback, reply: &Reply, to: &str, from: &str, now: u64) -> Bytes {
+    if reply.is_empty() {
+        return Bytes::from_static(SUCCESS);
+    }
     match callback.format() {
-        BodyFormat::Xml => reply.to_xml(to, from, now),
-        BodyFormat::Json => reply.to_json(to, from, now),
+        BodyFormat::Xml => scratch::with_text(|out| {
+            reply.write_xml(out, to, from, now);
+            Bytes::copy_from_slice(out.as_bytes())
+        }),
+        BodyFormat::Json => Bytes::from(reply.to_json(to, from, now)),
     }
 }
 

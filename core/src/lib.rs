@@ -18,6 +18,7 @@ pub mod recording {
     pub use crate::engine::{Exchange, Recorder};
 }
 mod router;
+mod scratch;
 mod signature;
 pub mod telemetry;
 mod xml;

@@ -13,7 +13,8 @@
 //!   `wait`, `complete`, `release`): a shared dedup store (Redis) that failed to answer; the
 //!   engine went on without deduplication, or refused with 503 when fail-closed.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use tracing::field::Empty;
@@ -69,10 +70,64 @@ pub fn store_error(account: &str, op: &'static str) {
     .increment(1);
 }
 
+/// One engine's metric handles, registered with the installed recorder on first use and
+/// reused after: the `metrics` macros build their label set (an allocation) and look the
+/// metric up in the recorder on every call, which for a callback costs more than the rest of
+/// its bookkeeping. A recorder installed after an engine's first callback does not see that
+/// engine's metrics: install it first, as exporters' set-up does.
+#[derive(Default)]
+pub(crate) struct Handles {
+    /// [`CALLBACKS_TOTAL`] by `(kind, outcome)`.
+    callbacks: RwLock<HashMap<(&'static str, &'static str), metrics::Counter>>,
+    /// [`HANDLER_SECONDS`] by `kind`.
+    handler_seconds: RwLock<HashMap<&'static str, metrics::Histogram>>,
+}
+
+impl Handles {
+    fn count(&self, account: &Arc<str>, kind: &'static str, outcome: &'static str) {
+        if let Some(counter) = read(&self.callbacks).get(&(kind, outcome)) {
+            counter.increment(1);
+            return;
+        }
+        let counter = metrics::counter!(
+            CALLBACKS_TOTAL,
+            "account" => Arc::clone(account),
+            "kind" => kind,
+            "outcome" => outcome,
+        );
+        counter.increment(1);
+        write(&self.callbacks).insert((kind, outcome), counter);
+    }
+
+    fn time(&self, account: &Arc<str>, kind: &'static str, seconds: f64) {
+        if let Some(histogram) = read(&self.handler_seconds).get(kind) {
+            histogram.record(seconds);
+            return;
+        }
+        let histogram = metrics::histogram!(
+            HANDLER_SECONDS,
+            "account" => Arc::clone(account),
+            "kind" => kind,
+        );
+        histogram.record(seconds);
+        write(&self.handler_seconds).insert(kind, histogram);
+    }
+}
+
+/// A poisoned lock still holds good handles: nothing is left half-written under it.
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Records a callback's end: the span's `outcome`, `status` and `handler_ms`, the counter and,
 /// when the handlers answered, the histogram.
 pub(crate) fn finish(
     span: &tracing::Span,
+    handles: &Handles,
     account: &Arc<str>,
     kind: &'static str,
     outcome: &'static str,
@@ -81,21 +136,10 @@ pub(crate) fn finish(
 ) {
     span.record("outcome", outcome);
     span.record("status", status.as_u16());
-    metrics::counter!(
-        CALLBACKS_TOTAL,
-        "account" => Arc::clone(account),
-        "kind" => kind,
-        "outcome" => outcome,
-    )
-    .increment(1);
+    handles.count(account, kind, outcome);
     if let Some(handler) = handler {
         span.record("handler_ms", handler.as_secs_f64() * 1000.0);
-        metrics::histogram!(
-            HANDLER_SECONDS,
-            "account" => Arc::clone(account),
-            "kind" => kind,
-        )
-        .record(handler.as_secs_f64());
+        handles.time(account, kind, handler.as_secs_f64());
     }
     let _entered = span.enter();
     tracing::debug!(outcome, status = status.as_u16(), "callback answered");

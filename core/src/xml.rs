@@ -22,6 +22,7 @@ mod utf8;
 use bytes::Bytes;
 use bytestring::ByteString;
 use memchr::memchr;
+use smallvec::SmallVec;
 
 use crate::error::Error;
 
@@ -30,12 +31,16 @@ pub use cdata::{push_cdata, push_cdata_element};
 pub(crate) use json::looks_like_json;
 pub(crate) use utf8::shared_text;
 
-/// Elements the reader makes room for before it starts; more grow the array as they come.
-const PREALLOCATED_ELEMENTS: usize = 128;
+/// Elements a document holds inline, with no allocation of their own: a text message has 7
+/// (`xml` and six fields), most events fewer than 12. Longer bodies move to the heap.
+const INLINE_ELEMENTS: usize = 12;
+
+/// A document's element array.
+type Nodes = SmallVec<[Node; INLINE_ELEMENTS]>;
 
 /// A reader of a body's text: its element array and the buffer of decoded texts
 /// ([`reader::read`] for XML, [`json::read`] for JSON).
-type Reader = fn(&str) -> Result<(Vec<Node>, String), Error>;
+type Reader = fn(&str) -> Result<(Nodes, String), Error>;
 
 /// No element (end of a sibling chain, or no children).
 pub(crate) const NONE: u32 = u32::MAX;
@@ -69,7 +74,7 @@ pub(crate) struct Node {
 pub struct Document {
     src: ByteString,
     decoded: ByteString,
-    nodes: Vec<Node>,
+    nodes: Nodes,
 }
 
 impl Document {

@@ -61,16 +61,12 @@ impl Engine {
     ) -> Result<Received, Error> {
         match method {
             "GET" => self.receive_echostr(&query).map(Received::Echostr),
-            "POST" => self
-                .receive_message(query, body, on_behalf_of, nonces)
-                .map(|callback| {
-                    let callback = callback.with_account(self.account.clone());
-                    let callback = match on_behalf_of {
-                        Some(id) => callback.with_on_behalf_of(id),
-                        None => callback,
-                    };
+            "POST" => self.receive_message(query, body, on_behalf_of, nonces).map(
+                |(mut callback, format)| {
+                    callback.set_received(format, self.account.clone(), on_behalf_of);
                     Received::Message(Arc::new(callback))
-                }),
+                },
+            ),
             _ => Err(Error::new(ErrorKind::MethodNotAllowed)),
         }
     }
@@ -110,7 +106,7 @@ impl Engine {
         body: &Bytes,
         on_behalf_of: Option<&str>,
         nonces: bool,
-    ) -> Result<Callback, Error> {
+    ) -> Result<(Callback, BodyFormat), Error> {
         if body.len() > self.config.max_body_bytes {
             return Err(Error::with_detail(
                 ErrorKind::TooLarge,
@@ -151,7 +147,7 @@ impl Engine {
             if nonces {
                 self.check_nonce(timestamp, nonce, body)?;
             }
-            return Ok(Callback::from_document(document, query, false)?.with_format(format));
+            return Ok((Callback::from_document(document, query, false)?, format));
         }
         // A missing `Encrypt` is a malformed body; an empty one an empty ciphertext, which
         // fails to decrypt once its signature checks out.
@@ -181,9 +177,9 @@ impl Engine {
         } else {
             Document::from_shared(plaintext)?
         };
-        let callback = Callback::from_document(document, query, true)?.with_format(format);
+        let callback = Callback::from_document(document, query, true)?;
         self.check_agent_id(&callback)?;
-        Ok(callback)
+        Ok((callback, format))
     }
 
     /// With [`Config::with_agent_id`](crate::Config::with_agent_id): refuses a message for

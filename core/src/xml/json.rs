@@ -15,17 +15,17 @@ use std::fmt;
 use serde::de::{self, Deserialize as _, DeserializeSeed, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::{Document, NONE, Node, Span};
+use super::{Document, NONE, Node, Nodes, Span};
 use crate::error::Error;
 
 /// The name the root element gets (XML bodies' root is `<xml>`).
 const ROOT: &str = "xml";
 
 /// Reads the JSON object `src` into its element array and the buffer of decoded texts.
-pub(super) fn read(src: &str) -> Result<(Vec<Node>, String), Error> {
+pub(super) fn read(src: &str) -> Result<(Nodes, String), Error> {
     let mut builder = Builder {
         src,
-        nodes: Vec::new(),
+        nodes: Nodes::new(),
         decoded: String::from(ROOT),
     };
     builder.nodes.push(Node {
@@ -66,7 +66,7 @@ fn parse<'a, T: de::Deserialize<'a>>(text: &'a str) -> Result<T, Error> {
 
 struct Builder<'s> {
     src: &'s str,
-    nodes: Vec<Node>,
+    nodes: Nodes,
     decoded: String,
 }
 

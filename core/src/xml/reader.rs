@@ -14,13 +14,13 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesDecl, BytesRef, BytesStart, Event};
 
 use super::cdata::{find_cdata_end, is_xml_char, scan_controls};
-use super::{Document, NONE, Node, PREALLOCATED_ELEMENTS, Span};
+use super::{Document, NONE, Node, Nodes, Span};
 use crate::error::Error;
 
 const MAX_DEPTH: usize = Document::MAX_DEPTH;
 
 /// Reads `src` into its element array and the buffer of decoded texts.
-pub(super) fn read(src: &str) -> Result<(Vec<Node>, String), Error> {
+pub(super) fn read(src: &str) -> Result<(Nodes, String), Error> {
     let (forbidden, has_cr) = scan_controls(src.as_bytes());
     if forbidden {
         return Err(malformed(forbidden_at(src), "character XML does not allow"));
@@ -95,7 +95,7 @@ struct Builder<'s> {
     src: &'s str,
     /// Whether the body holds a `\r` anywhere: when not, no text needs line ends normalized.
     has_cr: bool,
-    nodes: Vec<Node>,
+    nodes: Nodes,
     decoded: String,
     stack: [Open; MAX_DEPTH],
     /// Per open level: the text of an element whose decoded text was interrupted by a
@@ -108,14 +108,11 @@ struct Builder<'s> {
 
 impl<'s> Builder<'s> {
     fn new(src: &'s str, has_cr: bool) -> Self {
-        // Every element has a start tag, and all but empty ones an end tag: half the `<`s
-        // (plus one) is enough for ordinary bodies, and the vector grows for the rest. The
-        // estimate is capped, so a body of empty tags cannot reserve eight times its size.
-        let tags = memchr::memchr_iter(b'<', src.as_bytes()).count();
         Self {
             src,
             has_cr,
-            nodes: Vec::with_capacity((tags / 2 + 1).min(PREALLOCATED_ELEMENTS)),
+            // Inline for ordinary bodies; the array grows onto the heap for longer ones.
+            nodes: Nodes::new(),
             decoded: String::new(),
             stack: [Open {
                 node: NONE,
@@ -409,7 +406,7 @@ impl<'s> Builder<'s> {
         self.nodes[top].text.len += piece.len() as u32;
     }
 
-    fn finish(self) -> Result<(Vec<Node>, String), Error> {
+    fn finish(self) -> Result<(Nodes, String), Error> {
         let len = self.src.len();
         if self.depth != 0 {
             return Err(malformed(len, "unexpected end of document"));
