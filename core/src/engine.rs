@@ -794,7 +794,7 @@ impl Engine {
         if !callback.is_encrypted() {
             return Ok(body_response(format, plain.clone()));
         }
-        let text = std::str::from_utf8(plain).map_err(|error| {
+        let text = simdutf8::compat::from_utf8(plain).map_err(|error| {
             Error::with_detail(
                 ErrorKind::Config,
                 "dedup store returned a body that is not UTF-8",

@@ -2,7 +2,8 @@
 //! `metrics` facade, so any recorder the application installs gets them; none, and they cost
 //! next to nothing).
 //!
-//! - Span `wechat_callback`, fields `account`, `kind` ([`Kind::label`](crate::message::Kind::label)),
+//! - Span `wechat_callback` (level `DEBUG`, like tower-http's request spans: a formatting
+//!   subscriber at `INFO` would format its fields for every callback), fields `account`, `kind` ([`Kind::label`](crate::message::Kind::label)),
 //!   `msg_id`, `outcome`, `status` and `handler_ms`; never content, openids or secrets.
 //! - Counter [`CALLBACKS_TOTAL`], labels `account`, `kind` and `outcome`: `ok`, an error class
 //!   ([`ErrorKind::class`](crate::ErrorKind::class): `signature`, `xml`, …), `deduplicated`
@@ -35,7 +36,7 @@ pub(crate) const KIND_ECHOSTR: &str = "echostr";
 /// The span of one received callback, its outcome to be recorded by [`finish`]. Its fields
 /// are read only when a subscriber wants the span (the `MsgId` lookup included).
 pub(crate) fn span(account: &str, callback: &crate::Callback) -> tracing::Span {
-    tracing::info_span!(
+    tracing::debug_span!(
         "wechat_callback",
         account,
         kind = callback.kind().label(),
@@ -48,7 +49,7 @@ pub(crate) fn span(account: &str, callback: &crate::Callback) -> tracing::Span {
 
 /// The span of a request that ended where it began: URL verification, a refusal.
 pub(crate) fn short_span(account: &str, kind: &'static str) -> tracing::Span {
-    tracing::info_span!(
+    tracing::debug_span!(
         "wechat_callback",
         account,
         kind,

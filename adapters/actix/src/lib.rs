@@ -177,7 +177,7 @@ async fn respond(
     };
     // The request's span around the engine's `wechat_callback` span (the path names the
     // account; the query, with its signatures, is left out).
-    let span = tracing::info_span!(
+    let span = tracing::debug_span!(
         "http_request",
         method = request.method().as_str(),
         path = request.path(),

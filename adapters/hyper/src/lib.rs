@@ -185,7 +185,7 @@ where
         let service = self.clone();
         // The request's span, around the engine's `wechat_callback` span (the path names the
         // account; the query, with its signatures, is left out).
-        let span = tracing::info_span!(
+        let span = tracing::debug_span!(
             "http_request",
             method = %request.method(),
             path = request.uri().path(),

@@ -211,6 +211,6 @@ where
     };
     // The request's span around the engine's `wechat_callback` span (the query, with its
     // signatures, is left out).
-    let span = tracing::info_span!("http_request", method = %method);
+    let span = tracing::debug_span!("http_request", method = %method);
     tracing::Instrument::instrument(adapter::handle_parts(&engine, parts, runtime), span).await
 }
