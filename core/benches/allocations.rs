@@ -1,14 +1,19 @@
 //! Heap allocations per callback, counted by a global allocator (`stats_alloc`): one
-//! `Engine::handle` of a ~1 KB text message in plaintext and safe mode, and the size sweep.
-//! `cargo bench -p wechat-callback --bench allocations`.
+//! `Engine::handle` of a ~1 KB text message in plaintext and safe mode, and the size sweep,
+//! with the heap a request holds while its handler runs (its memory in flight, beyond the
+//! request body the server already holds). `cargo bench -p wechat-callback --bench allocations`.
 
 #[allow(dead_code)]
 mod corpus;
 
 use std::alloc::System;
 
+use std::sync::atomic::{AtomicIsize, Ordering};
+
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-use wechat_callback::{Engine, Mode};
+use wechat_callback::message::Text;
+use wechat_callback::reply::Reply;
+use wechat_callback::{Engine, Mode, Router};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -26,6 +31,36 @@ fn count(engine: &Engine, wire: &corpus::Wire) -> (usize, usize) {
         change.allocations + change.reallocations,
         change.bytes_allocated,
     )
+}
+
+/// Net heap bytes (allocated less freed) since the request started, read in the handler.
+static IN_FLIGHT: AtomicIsize = AtomicIsize::new(0);
+static STARTED: AtomicIsize = AtomicIsize::new(0);
+
+fn net_bytes() -> isize {
+    let stats = GLOBAL.stats();
+    stats.bytes_allocated as isize - stats.bytes_deallocated as isize + stats.bytes_reallocated
+}
+
+/// The bench engine with a handler that notes the heap held at the moment it runs.
+fn sampling_engine(mode: Mode) -> Engine {
+    let router = Router::new().on_text(|text: &Text| {
+        IN_FLIGHT.store(
+            net_bytes() - STARTED.load(Ordering::SeqCst),
+            Ordering::SeqCst,
+        );
+        Reply::text(text.content.clone())
+    });
+    corpus::engine_with(mode, router)
+}
+
+/// Heap bytes held by one request of `wire` while its handler runs.
+fn in_flight(engine: &Engine, wire: &corpus::Wire) -> isize {
+    assert_eq!(engine.handle(wire.request()).status(), 200);
+    let request = wire.request();
+    STARTED.store(net_bytes(), Ordering::SeqCst);
+    assert_eq!(engine.handle(request).status(), 200);
+    IN_FLIGHT.load(Ordering::SeqCst)
 }
 
 fn main() {
@@ -54,5 +89,19 @@ fn main() {
     for size in [100, 1_000, 10_000, 100_000] {
         let (n, bytes) = count(&safe, &corpus::safe(&corpus::content(size as u64, size)));
         println!("{:<22} {n:>12} {bytes:>14}", format!("safe_{size}B"));
+    }
+    println!();
+    println!("{:<22} {:>26}", "case", "heap held in the handler");
+    for (mode, name) in [(Mode::Plain, "plain"), (Mode::Safe, "safe")] {
+        let engine = sampling_engine(mode);
+        for size in [100, 1_000, 10_000, 100_000] {
+            let content = corpus::content(size as u64, size);
+            let wire = match mode {
+                Mode::Plain => corpus::plain(&content),
+                _ => corpus::safe(&content),
+            };
+            let held = in_flight(&engine, &wire);
+            println!("{:<22} {held:>26}", format!("{name}_{size}B"));
+        }
     }
 }

@@ -145,13 +145,18 @@ pub(crate) fn safe(content: &str) -> Wire {
 /// at [`TIMESTAMP`]. Dedup is off: the benches send one request over and over, which the
 /// dedup store would answer from its cache (benched on its own as `dedup/*`).
 pub(crate) fn engine(mode: Mode) -> Engine {
+    let router = Router::new().on_text(|text: &Text| Reply::text(text.content.clone()));
+    engine_with(mode, router)
+}
+
+/// [`engine`] with another router.
+pub(crate) fn engine_with(mode: Mode, router: Router) -> Engine {
     let mut config = Config::official_account(Token::new(TOKEN).unwrap(), APPID);
     if mode != Mode::Plain {
         config = config
             .with_encoding_aes_key(EncodingAesKey::new(KEY).unwrap())
             .with_mode(mode);
     }
-    let router = Router::new().on_text(|text: &Text| Reply::text(text.content.clone()));
     Engine::new(config, router)
         .unwrap()
         .with_clock(|| TIMESTAMP)

@@ -146,16 +146,19 @@ impl<'s> Builder<'s> {
         if !is_name(name) {
             return Err(malformed(at, "malformed start tag"));
         }
-        let mut attributes = 0;
-        for attribute in tag.attributes() {
-            let attribute =
-                attribute.map_err(|e| malformed(at, "malformed attribute").with_source(e))?;
-            attributes += 1;
-            if attributes > Document::MAX_ATTRIBUTES {
-                return Err(malformed(at, "too many attributes"));
-            }
-            if !is_name(attribute.key.as_ref()) || memchr(b'<', &attribute.value).is_some() {
-                return Err(malformed(at, "malformed attribute"));
+        // WeChat's tags carry no attributes: the attribute reader runs only for tags that do.
+        if !tag.attributes_raw().is_empty() {
+            let mut attributes = 0;
+            for attribute in tag.attributes() {
+                let attribute =
+                    attribute.map_err(|e| malformed(at, "malformed attribute").with_source(e))?;
+                attributes += 1;
+                if attributes > Document::MAX_ATTRIBUTES {
+                    return Err(malformed(at, "too many attributes"));
+                }
+                if !is_name(attribute.key.as_ref()) || memchr(b'<', &attribute.value).is_some() {
+                    return Err(malformed(at, "malformed attribute"));
+                }
             }
         }
         self.open(at, name.len())?;
