@@ -808,7 +808,10 @@ impl Engine {
             &rand::random(),
             rand::random(),
             now,
-            |out| out.push_str(text),
+            |out| {
+                out.reserve(text.len() + receive_id.len() + 32);
+                out.push_str(text);
+            },
         )?;
         Ok(body_response(format, body))
     }
@@ -837,7 +840,11 @@ impl Engine {
         let format = callback.format();
         self.seal(format, receive_id, random, nonce, now, |out| match format {
             BodyFormat::Json => out.push_str(&reply.to_json(to, from, now)),
-            BodyFormat::Xml => reply.write_xml(out, to, from, now),
+            BodyFormat::Xml => {
+                // Room for the reply and its framing, so a large one grows the buffer once.
+                out.reserve(reply.xml_len_estimate(to, from, now) + receive_id.len() + 32);
+                reply.write_xml(out, to, from, now);
+            }
         })
     }
 
@@ -919,6 +926,7 @@ fn plain_reply(callback: &Callback, reply: &Reply, to: &str, from: &str, now: u6
     }
     match callback.format() {
         BodyFormat::Xml => scratch::with_text(|out| {
+            out.reserve(reply.xml_len_estimate(to, from, now));
             reply.write_xml(out, to, from, now);
             Bytes::copy_from_slice(out.as_bytes())
         }),

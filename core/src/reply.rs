@@ -265,7 +265,33 @@ impl Reply {
         create_time: u64,
     ) -> usize {
         // CDATA and its splits (`]]>`, `\r`), as `push_cdata` writes them.
-        let cdata = crate::xml::cdata_len;
+        self.xml_len_with(
+            to_user_name,
+            from_user_name,
+            create_time,
+            crate::xml::cdata_len,
+        )
+    }
+
+    /// [`Reply::xml_len_hint`] without reading the texts: exact unless a text holds `]]>` or
+    /// a character CDATA cannot carry as is, which are rare. For reserving room before writing.
+    pub(crate) fn xml_len_estimate(
+        &self,
+        to_user_name: &str,
+        from_user_name: &str,
+        create_time: u64,
+    ) -> usize {
+        let cdata = |text: &str| "<![CDATA[]]>".len() + text.len();
+        self.xml_len_with(to_user_name, from_user_name, create_time, cdata)
+    }
+
+    fn xml_len_with(
+        &self,
+        to_user_name: &str,
+        from_user_name: &str,
+        create_time: u64,
+        cdata: impl Fn(&str) -> usize,
+    ) -> usize {
         let field = |name: &str, text: &str| 2 * name.len() + 5 + cdata(text);
         let optional = |field: &dyn Fn(&str, &str) -> usize, name: &str, text: &str| {
             if text.is_empty() {
@@ -520,6 +546,11 @@ mod tests {
                 reply.xml_len_hint("o_user", "gh_acct", 1_700_000_000),
                 "{xml}"
             );
+            // The estimate, which reads no text, is exact without `]]>` and short by the
+            // splits with it.
+            let estimate = reply.xml_len_estimate("o_user", "gh_acct", 1_700_000_000);
+            let splits = xml.matches("]]]]><![CDATA[>").count();
+            assert_eq!(estimate + splits * "]]><![CDATA[".len(), xml.len(), "{xml}");
         }
     }
 
