@@ -170,6 +170,10 @@ macro_rules! define_kinds {
         /// itself, by `InfoType` (its body has no `MsgType`).
         #[derive(Debug, Clone, PartialEq)]
         #[non_exhaustive]
+        // The unknown variant keeps the body's `Document`, its first elements inline: the
+        // enum lives once per callback, inside its `Arc`, so its size is not copied on a hot
+        // path, while boxing it would cost every unknown kind an allocation.
+        #[allow(clippy::large_enum_variant)]
         pub enum Info {
             $(
                 #[doc = concat!("`InfoType` = `", $itype, "`.")]
@@ -240,6 +244,10 @@ macro_rules! define_kinds {
         /// A callback message, by `MsgType`.
         #[derive(Debug, Clone, PartialEq)]
         #[non_exhaustive]
+        // The unknown variant keeps the body's `Document`, its first elements inline: the
+        // enum lives once per callback, inside its `Arc`, so its size is not copied on a hot
+        // path, while boxing it would cost every unknown kind an allocation.
+        #[allow(clippy::large_enum_variant)]
         pub enum Message {
             $(
                 #[doc = concat!("`MsgType` = `", $mtype, "`.")]
@@ -256,6 +264,10 @@ macro_rules! define_kinds {
         /// An event push (`MsgType` = `event`), by `Event`.
         #[derive(Debug, Clone, PartialEq)]
         #[non_exhaustive]
+        // The unknown variant keeps the body's `Document`, its first elements inline: the
+        // enum lives once per callback, inside its `Arc`, so its size is not copied on a hot
+        // path, while boxing it would cost every unknown kind an allocation.
+        #[allow(clippy::large_enum_variant)]
         pub enum Event {
             $(
                 #[doc = concat!("`Event` = `", $etype, "`.")]
