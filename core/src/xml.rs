@@ -7,10 +7,10 @@
 //! text, shared, plus a flat array of elements whose names and texts are ranges of it. A text
 //! is copied only when it must be decoded (an entity or character reference, a `\r`, or
 //! several CDATA / text pieces); everything else is a range of the source. A parse allocates
-//! the element array, quick-xml's stack of open element names (two vectors, one of which
-//! grows once for WeChat's longer names: three allocations for a typical body), and the
-//! decoded-text buffer only when a text needs decoding. The body is checked as UTF-8 once;
-//! every text is a range of that checked text.
+//! quick-xml's stack of open element names (two vectors, one of which grows once for WeChat's
+//! longer names: three allocations for a typical body), the element array only past its first
+//! 12 elements (held inline), and the decoded-text buffer only when a text needs decoding. The
+//! body is checked as UTF-8 once (`simdutf8`); every text is a range of that checked text.
 //!
 //! What is accepted and refused is listed on [`Document::parse`].
 
