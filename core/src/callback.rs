@@ -68,7 +68,6 @@ impl Callback {
         })
     }
 
-    /// This callback with the account id of the engine that received it.
     /// Marks a received callback with what the engine knows beside its body: the body's
     /// format, the account id, and the authorizer it came on behalf of. In place: a callback is
     /// large, and moving it through builder calls costs a copy each.

@@ -161,11 +161,11 @@ impl MsgCrypt {
     /// Encrypts `msg` with the given 16 “random” bytes (for known-answer tests); returns the
     /// base64 `Encrypt` value.
     pub fn encrypt_with_random(&self, msg: &str, random: &[u8; 16]) -> String {
-        let mut buf =
-            Vec::with_capacity(20 + msg.len() + self.receive_id.as_str().len() + PAD_BLOCK);
+        let mut buf = Vec::new();
         self.encrypt_framed_into(
             &mut buf,
             random,
+            msg.len(),
             |out| out.push_str(msg),
             self.receive_id.as_str(),
         );
@@ -174,15 +174,19 @@ impl MsgCrypt {
 
     /// Frames the message that `write` appends (random ‖ length ‖ message ‖ `receive_id` ‖
     /// PKCS#7 padding to 32) in `buf` (cleared first; the caller may reuse it from call to
-    /// call) and encrypts it in place: `buf` ends up holding the ciphertext.
+    /// call) and encrypts it in place: `buf` ends up holding the ciphertext. `len_hint` is
+    /// about the message's length in bytes: room for it and the framing is reserved at once,
+    /// so a large message grows the buffer once.
     pub(crate) fn encrypt_framed_into(
         &self,
         buf: &mut Vec<u8>,
         random: &[u8; 16],
+        len_hint: usize,
         write: impl FnOnce(&mut String),
         receive_id: &str,
     ) {
         buf.clear();
+        buf.reserve(20 + len_hint + receive_id.len() + PAD_BLOCK);
         // Empty, so valid UTF-8: the conversion takes the storage as it is.
         let mut plain = String::from_utf8(std::mem::take(buf)).unwrap_or_default();
         // Placeholder for random and length, filled in below: NUL is valid UTF-8.

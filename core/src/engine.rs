@@ -808,10 +808,8 @@ impl Engine {
             &rand::random(),
             rand::random(),
             now,
-            |out| {
-                out.reserve(text.len() + receive_id.len() + 32);
-                out.push_str(text);
-            },
+            text.len(),
+            |out| out.push_str(text),
         )?;
         Ok(body_response(format, body))
     }
@@ -837,15 +835,28 @@ impl Engine {
             return Ok(plain_reply(callback, reply, to, from, now));
         }
         let receive_id = self.reply_receive_id(callback);
-        let format = callback.format();
-        self.seal(format, receive_id, random, nonce, now, |out| match format {
-            BodyFormat::Json => out.push_str(&reply.to_json(to, from, now)),
-            BodyFormat::Xml => {
-                // Room for the reply and its framing, so a large one grows the buffer once.
-                out.reserve(reply.xml_len_estimate(to, from, now) + receive_id.len() + 32);
-                reply.write_xml(out, to, from, now);
-            }
-        })
+        if callback.format() == BodyFormat::Json {
+            let json = reply.to_json(to, from, now);
+            return self.seal(
+                BodyFormat::Json,
+                receive_id,
+                random,
+                nonce,
+                now,
+                json.len(),
+                |out| out.push_str(&json),
+            );
+        }
+        let len_hint = reply.xml_len_estimate(to, from, now);
+        self.seal(
+            BodyFormat::Xml,
+            receive_id,
+            random,
+            nonce,
+            now,
+            len_hint,
+            |out| reply.write_xml(out, to, from, now),
+        )
     }
 
     /// The receive id a reply to `callback` is encrypted for: the authorizing corp's corpid
@@ -858,9 +869,10 @@ impl Engine {
     }
 
     /// The encrypted reply envelope (XML or JSON, as `format`) for the plaintext `write`
-    /// appends, framed with `random`, signed with `nonce` and `TimeStamp` = `now`. The
-    /// plaintext is framed and encrypted in this thread's scratch buffer; the envelope is
-    /// written once, exactly sized.
+    /// appends (about `len_hint` bytes), framed with `random`, signed with `nonce` and
+    /// `TimeStamp` = `now`. The plaintext is framed and encrypted in this thread's scratch
+    /// buffer; the envelope is written once, exactly sized.
+    #[allow(clippy::too_many_arguments)]
     fn seal(
         &self,
         format: BodyFormat,
@@ -868,6 +880,7 @@ impl Engine {
         random: &[u8; 16],
         nonce: u32,
         now: u64,
+        len_hint: usize,
         write: impl FnOnce(&mut String),
     ) -> Result<Bytes, Error> {
         let crypt = self
@@ -877,7 +890,7 @@ impl Engine {
         let mut nonce_text = itoa::Buffer::new();
         let nonce = nonce_text.format(nonce);
         let envelope = scratch::with_buffer(|buf| {
-            crypt.encrypt_framed_into(buf, random, write, receive_id);
+            crypt.encrypt_framed_into(buf, random, len_hint, write, receive_id);
             match format {
                 BodyFormat::Xml => seal_envelope(&self.config.token, buf, now, nonce),
                 BodyFormat::Json => seal_json_envelope(&self.config.token, buf, now, nonce),

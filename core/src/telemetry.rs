@@ -3,8 +3,9 @@
 //! next to nothing).
 //!
 //! - Span `wechat_callback` (level `DEBUG`, like tower-http's request spans: a formatting
-//!   subscriber at `INFO` would format its fields for every callback), fields `account`, `kind` ([`Kind::label`](crate::message::Kind::label)),
-//!   `msg_id`, `outcome`, `status` and `handler_ms`; never content, openids or secrets.
+//!   subscriber at `INFO` would format its fields for every callback), fields `account`,
+//!   `kind` ([`Kind::label`](crate::message::Kind::label)), `msg_id`, `outcome`, `status`
+//!   and `handler_ms`; never content, openids or secrets.
 //! - Counter [`CALLBACKS_TOTAL`], labels `account`, `kind` and `outcome`: `ok`, an error class
 //!   ([`ErrorKind::class`](crate::ErrorKind::class): `signature`, `xml`, …), `deduplicated`
 //!   (a retry answered from the dedup store) or `late` (the deadline answered `success`).
