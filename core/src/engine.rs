@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{StatusCode, header};
+use http::{HeaderValue, StatusCode, header};
 
 use crate::callback::Callback;
 use crate::config::{BodyFormat, Config};
@@ -919,14 +919,14 @@ pub(crate) const NONCE_WINDOW_WITHOUT_TOLERANCE_S: u64 = 600;
 const SUCCESS: &[u8] = b"success";
 
 fn xml_response(body: Bytes) -> http::Response<Bytes> {
-    ok_response("application/xml; charset=utf-8", body)
+    ok_response(XML, body)
 }
 
 /// A reply body in its format: XML, or JSON for a mini-program in JSON format.
 fn body_response(format: BodyFormat, body: Bytes) -> http::Response<Bytes> {
     match format {
         BodyFormat::Xml => xml_response(body),
-        BodyFormat::Json => ok_response("application/json; charset=utf-8", body),
+        BodyFormat::Json => ok_response(JSON, body),
     }
 }
 
@@ -948,7 +948,7 @@ fn plain_reply(callback: &Callback, reply: &Reply, to: &str, from: &str, now: u6
 }
 
 pub(crate) fn success_response() -> http::Response<Bytes> {
-    ok_response("text/plain; charset=utf-8", Bytes::from_static(SUCCESS))
+    ok_response(TEXT, Bytes::from_static(SUCCESS))
 }
 
 pub(crate) fn required<'a>(value: Option<&'a str>, name: &'static str) -> Result<&'a str, Error> {
@@ -957,21 +957,22 @@ pub(crate) fn required<'a>(value: Option<&'a str>, name: &'static str) -> Result
         .ok_or_else(|| Error::with_detail(ErrorKind::InvalidSignature, format!("no {name}")))
 }
 
-pub(crate) fn ok_response(content_type: &'static str, body: Bytes) -> http::Response<Bytes> {
+/// The `Content-Type`s of responses, checked when compiling rather than on every response.
+const XML: HeaderValue = HeaderValue::from_static("application/xml; charset=utf-8");
+const JSON: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
+const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+
+pub(crate) fn ok_response(content_type: HeaderValue, body: Bytes) -> http::Response<Bytes> {
     let mut response = http::Response::new(body);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static(content_type),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
     response
 }
 
 /// The response for a failed callback: the error's status, its reason phrase as the body.
 pub(crate) fn error_response(error: &Error) -> http::Response<Bytes> {
-    let mut response = ok_response(
-        "text/plain; charset=utf-8",
-        Bytes::from_static(error.body_text().as_bytes()),
-    );
+    let mut response = ok_response(TEXT, Bytes::from_static(error.body_text().as_bytes()));
     *response.status_mut() = error.status();
     if error.status() == StatusCode::METHOD_NOT_ALLOWED {
         response
@@ -982,7 +983,7 @@ pub(crate) fn error_response(error: &Error) -> http::Response<Bytes> {
 }
 
 fn echo_response(echostr: String) -> http::Response<Bytes> {
-    ok_response("text/plain; charset=utf-8", Bytes::from(echostr))
+    ok_response(TEXT, Bytes::from(echostr))
 }
 
 impl From<Claimed> for Step {

@@ -38,7 +38,10 @@ trait Scalar: Sized {
 /// The first element at `path`, where `path` may list alternatives separated by `|` (the
 /// XML path first, then the JSON one, e.g. `SubscribeMsgPopupEvent/List|List`).
 fn find<'a>(parent: Element<'a>, path: &'static str) -> Option<Element<'a>> {
-    path.split('|').find_map(|path| parent.find(path))
+    match memchr::memchr(b'|', path.as_bytes()) {
+        None => parent.find(path),
+        Some(_) => path.split('|').find_map(|path| parent.find(path)),
+    }
 }
 
 impl Field for ByteString {

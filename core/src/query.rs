@@ -114,7 +114,7 @@ impl CallbackQuery {
         let query = out.query_str();
         let base = query.as_ptr() as usize;
         let escaped = memchr::memchr2(b'%', b'+', query.as_bytes()).is_some();
-        for pair in query.split('&') {
+        for pair in split_pairs(query) {
             if escaped && memchr::memchr2(b'%', b'+', pair.as_bytes()).is_some() {
                 let Some((key, value)) = form_urlencoded::parse(pair.as_bytes()).next() else {
                     continue;
@@ -185,6 +185,20 @@ impl CallbackQuery {
     fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
         (0..KEYS.len()).filter_map(|i| Some((KEYS[i], self.get(i)?)))
     }
+}
+
+/// `query` split at each `&`, by `memchr` (`str::split` with a `char` pattern sets up a
+/// searcher per piece, which for a callback's four or five pairs costs more than the rest of
+/// the parse).
+fn split_pairs(query: &str) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    memchr::memchr_iter(b'&', query.as_bytes())
+        .chain(std::iter::once(query.len()))
+        .map(move |end| {
+            let pair = &query[start..end];
+            start = end + 1;
+            pair
+        })
 }
 
 impl std::fmt::Debug for CallbackQuery {

@@ -261,6 +261,16 @@ impl<'a> Element<'a> {
         &buf[span.range()]
     }
 
+    /// A span's bytes (no character-boundary check: spans are built on boundaries).
+    fn span_bytes(&self, span: Span) -> &'a [u8] {
+        let buf: &'a str = if span.decoded {
+            &self.doc.decoded
+        } else {
+            &self.doc.src
+        };
+        &buf.as_bytes()[span.range()]
+    }
+
     /// The element name, e.g. `ToUserName`.
     pub fn name(&self) -> &'a str {
         self.span_str(self.node().name)
@@ -301,7 +311,21 @@ impl<'a> Element<'a> {
 
     /// The first child named `name`.
     pub fn child(&self, name: &str) -> Option<Element<'a>> {
-        self.children().find(|c| c.name() == name)
+        // Compared as bytes, lengths first: the typed message looks up each of its fields
+        // this way, so this is the walk every callback takes most often.
+        let name = name.as_bytes();
+        let mut next = self.node().first_child;
+        while next != NONE {
+            let node = &self.doc.nodes[next as usize];
+            if node.name.len as usize == name.len() && self.span_bytes(node.name) == name {
+                return Some(Element {
+                    doc: self.doc,
+                    index: next,
+                });
+            }
+            next = node.next_sibling;
+        }
+        None
     }
 
     /// The text of the first child named `name`.
@@ -434,6 +458,18 @@ mod tests {
         let doc = parse("<xml><P>a&amp;<C>c&amp;d</C>b&gt;</P></xml>").unwrap();
         assert_eq!(doc.child_text("P"), Some("a&b>"));
         assert_eq!(doc.find("P/C").unwrap().text(), "c&d");
+    }
+
+    #[test]
+    fn nested_mixed_content_is_gathered_per_level() {
+        // P's text is interrupted by Q's, Q's by C's: two levels gathered at once.
+        let doc =
+            parse("<xml><P>a&amp;<Q>b&amp;<C>c&amp;</C>d&lt;</Q>e&gt;</P><R>r&amp;</R></xml>")
+                .unwrap();
+        assert_eq!(doc.child_text("P"), Some("a&e>"));
+        assert_eq!(doc.find("P/Q").unwrap().text(), "b&d<");
+        assert_eq!(doc.find("P/Q/C").unwrap().text(), "c&");
+        assert_eq!(doc.child_text("R"), Some("r&"));
     }
 
     #[test]

@@ -72,16 +72,27 @@ fn forbidden_at(src: &str) -> usize {
         .map_or(0, |(i, _)| i)
 }
 
-fn is_name_start(b: u8) -> bool {
+const fn is_name_start(b: u8) -> bool {
     b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80
 }
 
-fn is_name_char(b: u8) -> bool {
+const fn is_name_char(b: u8) -> bool {
     is_name_start(b) || b.is_ascii_digit() || b == b'-' || b == b'.'
 }
 
+/// [`is_name_char`] by byte, built when compiling: every tag's name is checked byte by byte.
+static NAME_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = is_name_char(b as u8);
+        b += 1;
+    }
+    table
+};
+
 fn is_name(name: &[u8]) -> bool {
-    name.first().is_some_and(|&b| is_name_start(b)) && name.iter().all(|&b| is_name_char(b))
+    name.first().is_some_and(|&b| is_name_start(b)) && name.iter().all(|&b| NAME_CHARS[b as usize])
 }
 
 /// An open element: its node and its last child so far.
@@ -98,10 +109,11 @@ struct Builder<'s> {
     nodes: Nodes,
     decoded: String,
     stack: [Open; MAX_DEPTH],
-    /// Per open level: the text of an element whose decoded text was interrupted by a
-    /// child's (mixed content), gathered here and written to `decoded` once, at its end tag.
-    /// Copying it along at every interruption instead would be quadratic.
-    mixed: [Option<String>; MAX_DEPTH],
+    /// The texts of open elements whose decoded text was interrupted by a child's (mixed
+    /// content), with their depths, innermost last: gathered here and written to `decoded`
+    /// once, at the element's end tag. Copying such a text along at every interruption
+    /// instead would be quadratic. Empty (no allocation) for WeChat's bodies.
+    mixed: Vec<(usize, String)>,
     depth: usize,
     root_closed: bool,
 }
@@ -118,7 +130,7 @@ impl<'s> Builder<'s> {
                 node: NONE,
                 last_child: NONE,
             }; MAX_DEPTH],
-            mixed: std::array::from_fn(|_| None),
+            mixed: Vec::new(),
             depth: 0,
             root_closed: false,
         }
@@ -225,7 +237,7 @@ impl<'s> Builder<'s> {
     fn close(&mut self) {
         self.depth -= 1;
         let index = self.stack[self.depth].node as usize;
-        if let Some(text) = self.mixed[self.depth].take() {
+        if let Some(text) = self.take_mixed(self.depth) {
             self.nodes[index].text = Span {
                 start: self.decoded.len() as u32,
                 len: text.len() as u32,
@@ -239,6 +251,14 @@ impl<'s> Builder<'s> {
         }
         if self.depth == 0 {
             self.root_closed = true;
+        }
+    }
+
+    /// The gathered text of the element open at `depth`, if it has one (it is the innermost).
+    fn take_mixed(&mut self, depth: usize) -> Option<String> {
+        match self.mixed.last() {
+            Some(&(d, _)) if d == depth => self.mixed.pop().map(|(_, text)| text),
+            _ => None,
         }
     }
 
@@ -377,7 +397,7 @@ impl<'s> Builder<'s> {
     /// Appends decoded text to the open element's text, moving that text into the decoded
     /// buffer (at its end) first if it is not there yet.
     fn push_decoded(&mut self, piece: &str) {
-        if let Some(gathered) = &mut self.mixed[self.depth - 1] {
+        if let Some((_, gathered)) = self.mixed.last_mut().filter(|(d, _)| *d == self.depth - 1) {
             gathered.push_str(piece);
             return;
         }
@@ -394,7 +414,7 @@ impl<'s> Builder<'s> {
                 // ours aside; `close` writes it out whole.
                 let mut gathered = self.decoded[text.range()].to_owned();
                 gathered.push_str(piece);
-                self.mixed[self.depth - 1] = Some(gathered);
+                self.mixed.push((self.depth - 1, gathered));
                 return;
             }
             let start = self.decoded.len();
