@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # HTTP load on 127.0.0.1 only: wrk (Debian's package) against servers that all answer the
 # same request the same way: one ~1 KB encrypted text message (safe mode, the demo account),
-# echoed back as an encrypted text reply.
+# echoed back as an encrypted text reply (with the reference, its message; see below).
 #   reference         ../shared/reference-pipeline's one-thread hyper server (REFERENCE=DIR;
 #                     left out when absent): the hand-written yardstick, with its own ~1 KB
-#                     message for its own account
+#                     message for its own account; when it runs, the others are sent that
+#                     same message (its plaintext, encrypted for the demo account), so every
+#                     server decrypts, parses, echoes and encrypts the same text
 #   granian-wechatpy  wechatpy 1.8.18's pipeline as a WSGI app (bench/http/wechatpy_app.py)
 #                     under granian 2.8.7, one worker
 #   hyper-echo        the hyper-echo example, release build, as a user runs it (deduplication
@@ -52,12 +54,21 @@ if [[ " $servers " == *" granian-wechatpy "* ]]; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check \
         "wechatpy==1.8.18" "cryptography>=41" "granian==2.8.7"
 fi
+message=()
 if [[ " $servers " == *" reference "* ]]; then
     # Builds it (release, LTO) and its corpus once; its own request, for its own account.
-    reference_lua=$("$reference_dir/run.sh" lua | cut -d' ' -f1)
+    read -r reference_lua reference_plain_lua < <("$reference_dir/run.sh" lua)
+    # Ours are sent the same message (its plaintext, encrypted for the demo account): the
+    # same text to decrypt, parse, echo and encrypt on both sides.
+    python3 - "$reference_plain_lua" "$out/message.xml" <<'PY'
+import re, sys
+lua = open(sys.argv[1], encoding="utf-8").read()
+open(sys.argv[2], "w", encoding="utf-8").write(re.search(r"wrk\.body = \[(=*)\[(.*?)\]\1\]", lua, re.S).group(2))
+PY
+    message=(--message "$out/message.xml")
 fi
 # The request wrk sends, signed with the current time (300 s window).
-target/release/wxcb-serve --lua "$out/post.lua" --write-only
+target/release/wxcb-serve --lua "$out/post.lua" "${message[@]}" --write-only
 
 pid=
 # Each server runs as $pid itself (start execs it), so this stops the server, not a shell.

@@ -16,7 +16,9 @@
 //! on every request after the first would be a retry answered from the cache.
 //!
 //! With `--lua FILE` it first writes a wrk script that POSTs one encrypted ~1 KB text
-//! message, signed with the current time.
+//! message, signed with the current time; with `--message FILE` as well, that message is the
+//! plaintext XML in FILE instead (`bench/http` passes the reference pipeline's own, so both
+//! sides decrypt, parse, answer and encrypt the same text).
 
 use std::convert::Infallible;
 use std::path::PathBuf;
@@ -48,15 +50,17 @@ struct Args {
     /// Write the wrk request script here first.
     #[arg(long)]
     lua: Option<PathBuf>,
+    /// The plaintext XML message the script sends (encrypted for the demo account), instead
+    /// of the built-in ~1 KB text.
+    #[arg(long, requires = "lua")]
+    message: Option<PathBuf>,
     /// Only write the script (`--lua`), serve nothing.
     #[arg(long, requires = "lua")]
     write_only: bool,
 }
 
-/// A wrk script for one safe-mode text message of about 1 KB.
-fn wrk_script() -> String {
-    let sender = Sender::official_account(DEMO_TOKEN, DEMO_AES_KEY, DEMO_APPID, Mode::Safe)
-        .expect("demo key");
+/// The built-in message: a text of about 1 KB.
+fn default_message() -> String {
     let content = "微信回调 load test, <b>&amp; ok 😀 ".repeat(24);
     let mut xml = String::from("<xml>");
     for (name, text) in [
@@ -69,10 +73,17 @@ fn wrk_script() -> String {
     wechat_callback::reply::push_cdata_element(&mut xml, "MsgType", "text");
     wechat_callback::reply::push_cdata_element(&mut xml, "Content", &content);
     xml.push_str("<MsgId>23912345678901234</MsgId></xml>");
+    xml
+}
+
+/// A wrk script POSTing `xml` as one safe-mode message for the demo account.
+fn wrk_script(xml: &str) -> String {
+    let sender = Sender::official_account(DEMO_TOKEN, DEMO_AES_KEY, DEMO_APPID, Mode::Safe)
+        .expect("demo key");
     let (timestamp, nonce) = fresh_timestamp_and_nonce();
     let built = sender
         .message(
-            &xml,
+            xml,
             &timestamp,
             &nonce,
             Some("oWxcbLoadUser000000000000001"),
@@ -137,7 +148,11 @@ async fn bare(listener: tokio::net::TcpListener, engine: Arc<Engine>) -> std::io
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     if let Some(path) = &args.lua {
-        std::fs::write(path, wrk_script())?;
+        let xml = match &args.message {
+            Some(message) => std::fs::read_to_string(message)?,
+            None => default_message(),
+        };
+        std::fs::write(path, wrk_script(&xml))?;
     }
     let Some(server) = args.server.as_deref() else {
         return Ok(());
