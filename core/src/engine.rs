@@ -962,6 +962,7 @@ const XML: HeaderValue = HeaderValue::from_static("application/xml; charset=utf-
 const JSON: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
 const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 
+/// A `200 OK` response of `body` with `content_type` (one of the constants above).
 pub(crate) fn ok_response(content_type: HeaderValue, body: Bytes) -> http::Response<Bytes> {
     let mut response = http::Response::new(body);
     response
