@@ -233,19 +233,18 @@ impl Writer {
             let path = self.options.dir.join(format!("{}.json", fixture.name));
             let text = serde_json::to_string_pretty(&fixture).unwrap_or_default() + "\n";
             // Written aside, then renamed: a reader (`wxcb records`, a replay) never sees a
-            // half-written recording.
+            // half-written recording. The oldest are removed before the rename, so the
+            // directory never holds more than `max_files` finished recordings, not even for
+            // a moment.
             let partial = path.with_extension("json.partial");
-            let written =
-                std::fs::write(&partial, &text).and_then(|()| std::fs::rename(&partial, &path));
-            if let Err(error) = written {
+            if let Err(error) = std::fs::write(&partial, &text) {
                 let _ = std::fs::remove_file(&partial);
                 tracing::warn!(%error, dir = %self.options.dir.display(), "recording: cannot write");
                 continue;
             }
-            self.kept.push_back((path, text.len() as u64));
-            self.bytes += text.len() as u64;
-            while self.kept.len() > self.options.max_files
-                || (self.bytes > self.options.max_bytes && self.kept.len() > 1)
+            let size = text.len() as u64;
+            while self.kept.len() >= self.options.max_files
+                || (self.bytes + size > self.options.max_bytes && !self.kept.is_empty())
             {
                 let Some((oldest, size)) = self.kept.pop_front() else {
                     break;
@@ -253,6 +252,13 @@ impl Writer {
                 self.bytes = self.bytes.saturating_sub(size);
                 let _ = std::fs::remove_file(oldest);
             }
+            if let Err(error) = std::fs::rename(&partial, &path) {
+                let _ = std::fs::remove_file(&partial);
+                tracing::warn!(%error, dir = %self.options.dir.display(), "recording: cannot write");
+                continue;
+            }
+            self.kept.push_back((path, size));
+            self.bytes += size;
         }
     }
 }
