@@ -9,9 +9,9 @@
 //! Also here: the signature functions and the encrypted envelope ([`EncryptedReply`]), for
 //! tools and tests that play WeChat's side.
 
-use aes::Aes256;
 use aes::cipher::block_padding::NoPadding;
-use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
+use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, InnerIvInit, KeyInit};
+use aes::{Aes256Dec, Aes256Enc};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
@@ -34,6 +34,10 @@ const PAD_BLOCK: usize = 32;
 #[derive(Clone)]
 pub struct MsgCrypt {
     key: [u8; 32],
+    /// The key's round keys, expanded once here instead of on every message (each direction
+    /// has its own: decryption's are the inverse).
+    encrypt_keys: Aes256Enc,
+    decrypt_keys: Aes256Dec,
     receive_id: ReceiveId,
 }
 
@@ -49,8 +53,11 @@ impl std::fmt::Debug for MsgCrypt {
 impl MsgCrypt {
     /// A codec for `key` whose plaintexts must end with `receive_id`.
     pub fn new(key: &EncodingAesKey, receive_id: ReceiveId) -> Self {
+        let bytes = key.key();
         Self {
-            key: *key.key(),
+            key: *bytes,
+            encrypt_keys: Aes256Enc::new(bytes.into()),
+            decrypt_keys: Aes256Dec::new(bytes.into()),
             receive_id,
         }
     }
@@ -60,8 +67,20 @@ impl MsgCrypt {
         &self.receive_id
     }
 
-    fn iv(&self) -> &[u8] {
-        &self.key[..16]
+    /// WXBizMsgCrypt's IV: the key's first 16 bytes.
+    fn iv(&self) -> &[u8; 16] {
+        // Always `Some`: the key is 32 bytes.
+        self.key.first_chunk().unwrap_or(&[0; 16])
+    }
+
+    /// AES-256-CBC decryption with the IV `key[..16]`, from the expanded round keys.
+    fn decryptor(&self) -> cbc::Decryptor<Aes256Dec> {
+        cbc::Decryptor::inner_iv_init(self.decrypt_keys.clone(), self.iv().into())
+    }
+
+    /// AES-256-CBC encryption with the IV `key[..16]`, from the expanded round keys.
+    fn encryptor(&self) -> cbc::Encryptor<Aes256Enc> {
+        cbc::Encryptor::inner_iv_init(self.encrypt_keys.clone(), self.iv().into())
     }
 
     /// Decrypts an `Encrypt` value (or WeCom's encrypted `echostr`) and returns the message,
@@ -126,8 +145,8 @@ impl MsgCrypt {
                 "ciphertext is not a whole number of AES blocks",
             ));
         }
-        let len = cbc::Decryptor::<Aes256>::new_from_slices(&self.key, self.iv())
-            .map_err(|_| Error::new(ErrorKind::Decrypt))?
+        let len = self
+            .decryptor()
             .decrypt_padded::<NoPadding>(&mut buf)
             .map_err(|_| Error::new(ErrorKind::Decrypt))?
             .len();
@@ -202,8 +221,7 @@ impl MsgCrypt {
         // A message over 4 GiB cannot be framed; the body cap keeps us far below that.
         buf[16..20].copy_from_slice(&u32::try_from(msg_len).unwrap_or(u32::MAX).to_be_bytes());
         let total = buf.len();
-        cbc::Encryptor::<Aes256>::new_from_slices(&self.key, self.iv())
-            .expect("key is 32 bytes and IV 16 bytes by construction")
+        self.encryptor()
             .encrypt_padded::<NoPadding>(buf, total)
             .expect("buffer is a whole number of blocks");
     }
@@ -236,8 +254,8 @@ mod tests {
         assert_eq!(plain.len() % 16, 0);
         let mut buf = plain.to_vec();
         let n = buf.len();
-        let ct = cbc::Encryptor::<Aes256>::new_from_slices(&c.key, c.iv())
-            .unwrap()
+        let ct = c
+            .encryptor()
             .encrypt_padded::<NoPadding>(&mut buf, n)
             .unwrap()
             .to_vec();
