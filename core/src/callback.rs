@@ -56,30 +56,52 @@ impl Callback {
     ) -> Result<Self, Error> {
         let head = Head::from_document(&doc)?;
         let message = Message::from_document(&doc, &head)?;
-        Ok(Self {
+        Ok(Self::assemble(head, message, doc, query, encrypted))
+    }
+
+    /// A received callback, shared: parsed as by [`Callback::from_document`] and marked with
+    /// what the engine knows beside its body (the body's format, the account id, the
+    /// authorizer it came on behalf of). Built straight into its `Arc`: a callback is large
+    /// (over a kilobyte), and every move of it through a `Result` is a copy.
+    pub(crate) fn received(
+        doc: Document,
+        query: CallbackQuery,
+        encrypted: bool,
+        format: BodyFormat,
+        account: Option<Arc<str>>,
+        on_behalf_of: Option<&str>,
+    ) -> Result<Arc<Self>, Error> {
+        let head = Head::from_document(&doc)?;
+        let message = Message::from_document(&doc, &head)?;
+        let mut callback = Arc::new(Self::assemble(head, message, doc, query, encrypted));
+        // Marked in place (always: a new `Arc` is unique), not moved through a builder.
+        if let Some(callback) = Arc::get_mut(&mut callback) {
+            callback.format = format;
+            callback.account = account;
+            callback.on_behalf_of = on_behalf_of.map(Box::from);
+        }
+        Ok(callback)
+    }
+
+    /// The callback of its parts, not yet marked as received.
+    #[inline(always)]
+    fn assemble(
+        head: Head,
+        message: Message,
+        fields: Document,
+        query: CallbackQuery,
+        encrypted: bool,
+    ) -> Self {
+        Self {
             head,
             message,
-            fields: doc,
+            fields,
             query,
             encrypted,
             format: BodyFormat::Xml,
             account: None,
             on_behalf_of: None,
-        })
-    }
-
-    /// Marks a received callback with what the engine knows beside its body: the body's
-    /// format, the account id, and the authorizer it came on behalf of. In place: a callback is
-    /// large, and moving it through builder calls costs a copy each.
-    pub(crate) fn set_received(
-        &mut self,
-        format: BodyFormat,
-        account: Option<Arc<str>>,
-        on_behalf_of: Option<&str>,
-    ) {
-        self.format = format;
-        self.account = account;
-        self.on_behalf_of = on_behalf_of.map(Box::from);
+        }
     }
 
     /// The fields every callback shares.

@@ -61,12 +61,9 @@ impl Engine {
     ) -> Result<Received, Error> {
         match method {
             "GET" => self.receive_echostr(&query).map(Received::Echostr),
-            "POST" => self.receive_message(query, body, on_behalf_of, nonces).map(
-                |(mut callback, format)| {
-                    callback.set_received(format, self.account.clone(), on_behalf_of);
-                    Received::Message(Arc::new(callback))
-                },
-            ),
+            "POST" => self
+                .receive_message(query, body, on_behalf_of, nonces)
+                .map(Received::Message),
             _ => Err(Error::new(ErrorKind::MethodNotAllowed)),
         }
     }
@@ -106,7 +103,7 @@ impl Engine {
         body: &Bytes,
         on_behalf_of: Option<&str>,
         nonces: bool,
-    ) -> Result<(Callback, BodyFormat), Error> {
+    ) -> Result<Arc<Callback>, Error> {
         if body.len() > self.config.max_body_bytes {
             return Err(Error::with_detail(
                 ErrorKind::TooLarge,
@@ -147,7 +144,14 @@ impl Engine {
             if nonces {
                 self.check_nonce(timestamp, nonce, body)?;
             }
-            return Ok((Callback::from_document(document, query, false)?, format));
+            return Callback::received(
+                document,
+                query,
+                false,
+                format,
+                self.account.clone(),
+                on_behalf_of,
+            );
         }
         // A missing `Encrypt` is a malformed body; an empty one an empty ciphertext, which
         // fails to decrypt once its signature checks out.
@@ -177,9 +181,16 @@ impl Engine {
         } else {
             Document::from_shared(plaintext)?
         };
-        let callback = Callback::from_document(document, query, true)?;
+        let callback = Callback::received(
+            document,
+            query,
+            true,
+            format,
+            self.account.clone(),
+            on_behalf_of,
+        )?;
         self.check_agent_id(&callback)?;
-        Ok((callback, format))
+        Ok(callback)
     }
 
     /// With [`Config::with_agent_id`](crate::Config::with_agent_id): refuses a message for
