@@ -323,35 +323,43 @@ fn key_functions_can_be_replaced_per_kind() {
 
 #[test]
 fn a_replayed_nonce_with_another_body_is_refused() {
-    let runs = Arc::new(AtomicUsize::new(0));
-    let engine = Engine::new(config(Mode::Plain), counting(&runs, 0))
-        .unwrap()
-        .with_clock(|| NOW)
-        .with_dedup(Dedup::in_memory().reject_nonce_replays());
-    let first = text(1, "pay 1");
-    assert!(opened(&engine, &deliver(&engine, &first, 1)).contains("run #1: pay 1"));
-    // The same signed query and body again: a retry, answered as before.
-    assert!(opened(&engine, &deliver(&engine, &first, 1)).contains("run #1: pay 1"));
-    // The same signed query with another body: `signature` does not cover a plaintext body,
-    // so this is someone reusing a captured signature.
-    let forged = deliver(&engine, &text(2, "pay 1000"), 1);
-    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
-    let error = engine
-        .process(&crate::signed_post(
-            TOKEN,
-            NOW,
-            "1001",
-            &text(3, "x"),
-            None,
-            &[0; 16],
-        ))
-        .unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::Replay);
-    assert_eq!(wechat_callback_cli::fixture::class(error.kind()), "replay");
-    assert_eq!(runs.load(Ordering::SeqCst), 1);
-    // A fresh nonce is a fresh request.
-    assert!(opened(&engine, &deliver(&engine, &text(2, "pay 2"), 9)).contains("run #2"));
+    // Plaintext: `signature` does not cover the body, so another body under a used nonce is
+    // someone reusing a captured signature. Encrypted: `msg_signature` covers `Encrypt`, and
+    // the engine tells bodies apart by it; a second message under one nonce is refused too.
+    for mode in [Mode::Plain, Mode::Safe] {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let engine = Engine::new(config(mode), counting(&runs, 0))
+            .unwrap()
+            .with_clock(|| NOW)
+            .with_dedup(Dedup::in_memory().reject_nonce_replays());
+        let first = text(1, "pay 1");
+        assert!(opened(&engine, &deliver(&engine, &first, 1)).contains("run #1: pay 1"));
+        // The same signed query and body again: a retry, answered as before.
+        assert!(opened(&engine, &deliver(&engine, &first, 1)).contains("run #1: pay 1"));
+        // The same timestamp and nonce with another body.
+        let forged = deliver(&engine, &text(2, "pay 1000"), 1);
+        assert_eq!(forged.status(), StatusCode::UNAUTHORIZED, "{mode:?}");
+        let crypt = wechat_callback::adapter::crypt(&engine)
+            .filter(|_| engine.config().mode() != Mode::Plain);
+        let error = engine
+            .process(&crate::signed_post(
+                TOKEN,
+                NOW,
+                "1001",
+                &text(3, "x"),
+                crypt,
+                &[0; 16],
+            ))
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Replay, "{mode:?}");
+        assert_eq!(wechat_callback_cli::fixture::class(error.kind()), "replay");
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "{mode:?}");
+        // A fresh nonce is a fresh request.
+        assert!(opened(&engine, &deliver(&engine, &text(2, "pay 2"), 9)).contains("run #2"));
+    }
 
+    let runs = Arc::new(AtomicUsize::new(0));
+    let first = text(1, "pay 1");
     // Off by default: the same forged request goes through.
     let lax = Engine::new(config(Mode::Plain), counting(&runs, 0))
         .unwrap()

@@ -11,7 +11,9 @@ use crate::config::{BodyFormat, Mode, Platform, ReceiveId};
 use crate::dedup::NonceCheck;
 use crate::error::{Error, ErrorKind};
 use crate::query::CallbackQuery;
-use crate::signature::{check_timestamp, verify_msg_signature, verify_signature};
+use crate::signature::{
+    Digest20, check_msg_signature, check_timestamp, verify_msg_signature, verify_signature,
+};
 use crate::xml::{Document, looks_like_json};
 
 impl Engine {
@@ -142,7 +144,7 @@ impl Engine {
         if !encrypted {
             self.check_timestamp(timestamp)?;
             if nonces {
-                self.check_nonce(timestamp, nonce, body)?;
+                self.check_nonce(timestamp, nonce, || crate::dedup::digest(&[body]))?;
             }
             return Callback::received(
                 document,
@@ -159,10 +161,13 @@ impl Engine {
             Error::with_detail(ErrorKind::Xml, "no Encrypt in an encrypted request")
         })?;
         let msg_signature = required(query.msg_signature(), "msg_signature")?;
-        verify_msg_signature(&self.config.token, timestamp, nonce, encrypt, msg_signature)?;
+        let signed =
+            check_msg_signature(&self.config.token, timestamp, nonce, encrypt, msg_signature)?;
         self.check_timestamp(timestamp)?;
         if nonces {
-            self.check_nonce(timestamp, nonce, body)?;
+            // The verified `msg_signature` already tells this `Encrypt` from any other under
+            // the same timestamp and nonce: no second SHA-1 over the body.
+            self.check_nonce(timestamp, nonce, || signed)?;
         }
         let crypt = self
             .crypt
@@ -226,8 +231,14 @@ impl Engine {
     }
 
     /// With [`Dedup::reject_nonce_replays`]: refuses a signed `timestamp` + `nonce` seen
-    /// before with another body.
-    fn check_nonce(&self, timestamp: &str, nonce: &str, body: &[u8]) -> Result<(), Error> {
+    /// before with another body, in the in-process store. `digest` identifies the body; it
+    /// is computed only when there is such a store to ask.
+    fn check_nonce(
+        &self,
+        timestamp: &str,
+        nonce: &str,
+        digest: impl FnOnce() -> Digest20,
+    ) -> Result<(), Error> {
         // A shared store is asked later, awaited ([`Engine::ask_shared`]).
         let Some(store) = self
             .dedup
@@ -237,8 +248,13 @@ impl Engine {
         else {
             return Ok(());
         };
-        let digest = crate::dedup::digest(&[body]);
-        match store.check_nonce(timestamp, nonce, &digest, self.now(), self.nonce_window_s()) {
+        match store.check_nonce(
+            timestamp,
+            nonce,
+            &digest(),
+            self.now(),
+            self.nonce_window_s(),
+        ) {
             NonceCheck::OtherBody => Err(Error::with_detail(
                 ErrorKind::Replay,
                 "timestamp and nonce already used with another body",
