@@ -61,6 +61,9 @@ struct Inner {
     next_id: u64,
     nonces: DigestMap<(Digest20, u64)>,
     nonce_order: VecDeque<(Digest20, u64)>,
+    /// Threads in [`DedupStore::wait`] now. `complete` and `release` notify only when there
+    /// are some: `Condvar::notify_all` is a system call (a futex wake) even with no waiter.
+    waiters: usize,
 }
 
 struct Entry {
@@ -137,6 +140,15 @@ impl MemoryDedupStore {
         }
     }
 
+    /// Releases the lock and wakes the threads in [`DedupStore::wait`], if there are any.
+    fn wake(&self, inner: MutexGuard<'_, Inner>) {
+        let waiting = inner.waiters > 0;
+        drop(inner);
+        if waiting {
+            self.finished.notify_all();
+        }
+    }
+
     fn insert_running(&self, inner: &mut Inner, digest: Digest20, now: u64) {
         let id = inner.next_id;
         inner.next_id += 1;
@@ -172,12 +184,15 @@ impl DedupStore for MemoryDedupStore {
 
     /// Waits on a condition variable that every `complete` and `release` notifies.
     fn wait(&self, _key: &str, timeout: Duration) {
-        let inner = self.lock();
-        drop(
-            self.finished
-                .wait_timeout(inner, timeout)
-                .unwrap_or_else(PoisonError::into_inner),
-        );
+        let mut inner = self.lock();
+        // Counted under the lock that `wait_timeout` releases atomically: a `complete` that
+        // takes the lock after this sees the waiter, so no wake-up is lost.
+        inner.waiters += 1;
+        let (mut inner, _) = self
+            .finished
+            .wait_timeout(inner, timeout)
+            .unwrap_or_else(PoisonError::into_inner);
+        inner.waiters -= 1;
     }
 
     fn complete(&self, key: &str, body: Bytes, now: u64) {
@@ -191,8 +206,7 @@ impl DedupStore for MemoryDedupStore {
             inner.bytes += added;
             self.prune(&mut inner, now);
         }
-        drop(inner);
-        self.finished.notify_all();
+        self.wake(inner);
     }
 
     fn release(&self, key: &str) {
@@ -206,8 +220,7 @@ impl DedupStore for MemoryDedupStore {
         {
             inner.bytes -= entry.size();
         }
-        drop(inner);
-        self.finished.notify_all();
+        self.wake(inner);
     }
 
     fn check_nonce(
@@ -268,6 +281,29 @@ mod tests {
         }
     }
 
+    /// A thread claiming `k` and waiting up to 30 s for the running delivery; it reports
+    /// what it got and how long it took.
+    fn spawn_waiter(
+        store: &Arc<MemoryDedupStore>,
+    ) -> std::thread::JoinHandle<(Claim, std::time::Duration)> {
+        let store = Arc::clone(store);
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let claim = claim_waiting(&store, "k", 1, Duration::from_secs(30));
+            (claim, started.elapsed())
+        })
+    }
+
+    /// The waiter's claim, after checking it was woken, not timed out.
+    fn woken(waiter: std::thread::JoinHandle<(Claim, std::time::Duration)>) -> Claim {
+        let (claim, waited) = waiter.join().unwrap();
+        assert!(
+            waited < Duration::from_secs(10),
+            "not woken: waited {waited:?}"
+        );
+        claim
+    }
+
     fn body(s: &'static str) -> Bytes {
         Bytes::from_static(s.as_bytes())
     }
@@ -292,26 +328,20 @@ mod tests {
             Claim::Running,
             "nobody completes: the wait runs out"
         );
-        let waiter = {
-            let store = Arc::clone(&store);
-            std::thread::spawn(move || claim_waiting(&store, "k", 1, Duration::from_secs(30)))
-        };
+        let waiter = spawn_waiter(&store);
         std::thread::sleep(Duration::from_millis(50));
         store.complete("k", body("done"), 1);
-        assert_eq!(waiter.join().unwrap(), Claim::Done(body("done")));
+        assert_eq!(woken(waiter), Claim::Done(body("done")));
     }
 
     #[test]
     fn released_claim_lets_a_retry_run() {
         let store = Arc::new(MemoryDedupStore::default());
         assert_eq!(store.claim("k", 1), Claim::First);
-        let waiter = {
-            let store = Arc::clone(&store);
-            std::thread::spawn(move || claim_waiting(&store, "k", 1, Duration::from_secs(30)))
-        };
+        let waiter = spawn_waiter(&store);
         std::thread::sleep(Duration::from_millis(50));
         store.release("k");
-        assert_eq!(waiter.join().unwrap(), Claim::First);
+        assert_eq!(woken(waiter), Claim::First);
         assert_eq!(store.len(), 1, "the waiter's own claim");
     }
 
