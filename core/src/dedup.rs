@@ -294,7 +294,10 @@ impl Dedup {
     /// [`crate::ErrorKind::Replay`]; the same body again is a retry. Checked after the
     /// signature, so only signed requests are recorded; a record lasts twice the timestamp
     /// tolerance ([`crate::Config::with_timestamp_tolerance`]), or 10 minutes without one.
-    /// Matters most in plaintext mode, where `signature` does not cover the body.
+    /// Matters most in plaintext mode, where `signature` does not cover the body. Bodies are
+    /// told apart by SHA-1: a plaintext body by its own; an encrypted one, in process, by the
+    /// verified `msg_signature` (already a SHA-1 over `Encrypt`), and with a shared store by
+    /// the decrypted message's.
     #[must_use]
     pub fn reject_nonce_replays(mut self) -> Self {
         self.nonce_replays = true;
