@@ -252,23 +252,22 @@ impl<'a> Element<'a> {
         &self.doc.nodes[self.index as usize]
     }
 
-    fn span_str(&self, span: Span) -> &'a str {
-        let buf: &'a str = if span.decoded {
+    /// The text a span is a range of: the decoded-text buffer or the source.
+    fn storage(&self, span: Span) -> &'a ByteString {
+        if span.decoded {
             &self.doc.decoded
         } else {
             &self.doc.src
-        };
-        &buf[span.range()]
+        }
+    }
+
+    fn span_str(&self, span: Span) -> &'a str {
+        &self.storage(span)[span.range()]
     }
 
     /// A span's bytes (no character-boundary check: spans are built on boundaries).
     fn span_bytes(&self, span: Span) -> &'a [u8] {
-        let buf: &'a str = if span.decoded {
-            &self.doc.decoded
-        } else {
-            &self.doc.src
-        };
-        &buf.as_bytes()[span.range()]
+        &self.storage(span).as_bytes()[span.range()]
     }
 
     /// The element name, e.g. `ToUserName`.
@@ -285,14 +284,10 @@ impl<'a> Element<'a> {
     /// The element's text as a [`ByteString`] sharing the document's storage (no copy).
     pub fn shared_text(&self) -> ByteString {
         let span = self.node().text;
-        let buf = if span.decoded {
-            &self.doc.decoded
-        } else {
-            &self.doc.src
-        };
         if span.len == 0 {
             return ByteString::new();
         }
+        let buf = self.storage(span);
         buf.slice_ref(&buf[span.range()])
     }
 

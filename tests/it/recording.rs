@@ -3,10 +3,12 @@
 //! on files (the oldest removed) and the rate (the rest dropped, counted).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wechat_callback::Mode;
-use wechat_callback_cli::record::{self, RecordOptions};
+use wechat_callback_cli::build::Sender;
+use wechat_callback_cli::record::{self, FixtureRecorder, RecordOptions};
 use wechat_callback_cli::simulate::defaults;
 use wechat_callback_cli::wire::Client;
 
@@ -41,22 +43,46 @@ fn recordings(dir: &PathBuf, expected: usize) -> Vec<String> {
     }
 }
 
+/// A plaintext echo endpoint on `adapter` that records into a fresh directory, capped by
+/// `caps` (applied to the directory's default options).
+struct Endpoint {
+    dir: PathBuf,
+    recorder: Arc<FixtureRecorder>,
+    url: String,
+    client: Client,
+    sender: Sender,
+}
+
+fn endpoint(
+    name: &str,
+    adapter: Adapter,
+    caps: impl FnOnce(RecordOptions) -> RecordOptions,
+) -> Endpoint {
+    let dir = fresh_dir(name);
+    let recorder = record::start(caps(RecordOptions::new(&dir))).unwrap();
+    let engine =
+        mp_engine_with(Mode::Plain, echo_support::router()).with_recorder(recorder.clone());
+    Endpoint {
+        url: spawn(adapter, engine),
+        dir,
+        recorder,
+        client: Client::default(),
+        sender: mp_sender(Mode::Plain),
+    }
+}
+
 #[test]
 fn recordings_rotate_on_both_adapter_paths() {
     for adapter in [Adapter::Hyper, Adapter::Warp] {
-        let dir = fresh_dir(&format!("rotate-{adapter:?}"));
-        let recorder = record::start(RecordOptions::new(&dir).max_files(3)).unwrap();
-        let engine = mp_engine_with(Mode::Plain, echo_support::router()).with_recorder(recorder);
-        let url = spawn(adapter, engine);
-        let (client, sender) = (Client::default(), mp_sender(Mode::Plain));
+        let e = endpoint(&format!("rotate-{adapter:?}"), adapter, |o| o.max_files(3));
         for n in 1..=5u64 {
-            let response = send_text_with_id(&client, &url, &sender, &format!("n{n}"), n);
-            assert_eq!(reply_content(&sender, &response, false), format!("n{n}"));
+            let response = send_text_with_id(&e.client, &e.url, &e.sender, &format!("n{n}"), n);
+            assert_eq!(reply_content(&e.sender, &response, false), format!("n{n}"));
         }
         // Written in order; the writer removes the oldest beyond three.
         let started = Instant::now();
         let names = loop {
-            let names = recordings(&dir, 3);
+            let names = recordings(&e.dir, 3);
             if names.iter().any(|n| n.contains("-000005-"))
                 || started.elapsed() > Duration::from_secs(5)
             {
@@ -72,7 +98,7 @@ fn recordings_rotate_on_both_adapter_paths() {
             );
             assert!(name.ends_with("-text.json"), "{name}");
         }
-        let newest = std::fs::read_to_string(dir.join(&names[2])).unwrap();
+        let newest = std::fs::read_to_string(e.dir.join(&names[2])).unwrap();
         let fixture: serde_json::Value = serde_json::from_str(&newest).unwrap();
         assert_eq!(fixture["expect"]["fields"]["Content"], "n5");
         assert_eq!(
@@ -85,61 +111,51 @@ fn recordings_rotate_on_both_adapter_paths() {
                 .unwrap()
                 .contains("n5")
         );
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&e.dir);
     }
 }
 
 #[test]
 fn recording_beyond_the_rate_is_dropped_and_counted() {
-    let dir = fresh_dir("rate");
-    let recorder = record::start(RecordOptions::new(&dir).max_per_second(2)).unwrap();
-    let engine =
-        mp_engine_with(Mode::Plain, echo_support::router()).with_recorder(recorder.clone());
-    let url = spawn(Adapter::Hyper, engine);
-    let (client, sender) = (Client::default(), mp_sender(Mode::Plain));
+    let e = endpoint("rate", Adapter::Hyper, |o| o.max_per_second(2));
     let started = Instant::now();
     for n in 1..=8u64 {
-        let response = send_text_with_id(&client, &url, &sender, "fast", 100 + n);
+        let response = send_text_with_id(&e.client, &e.url, &e.sender, "fast", 100 + n);
         assert_eq!(response.status(), 200, "every callback answered");
     }
     // Eight within at most two seconds' windows: four recorded at most.
     let seconds = started.elapsed().as_secs() + 1;
     std::thread::sleep(Duration::from_millis(300));
-    let written = recordings(&dir, 0).len() as u64;
+    let written = recordings(&e.dir, 0).len() as u64;
     assert!(
         written >= 2 && written <= 2 * seconds,
         "{written} in {seconds} s"
     );
-    assert_eq!(recorder.dropped(), 8 - written);
-    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(e.recorder.dropped(), 8 - written);
+    let _ = std::fs::remove_dir_all(&e.dir);
 }
 
 #[test]
 fn bodies_beyond_the_queued_bytes_are_dropped_not_held() {
-    let dir = fresh_dir("bytes");
     // Room for one ~300-byte exchange at a time, never for one over 2 KB.
-    let recorder = record::start(RecordOptions::new(&dir).queue_bytes(2048)).unwrap();
-    let engine =
-        mp_engine_with(Mode::Plain, echo_support::router()).with_recorder(recorder.clone());
-    let url = spawn(Adapter::Hyper, engine);
-    let (client, sender) = (Client::default(), mp_sender(Mode::Plain));
+    let e = endpoint("bytes", Adapter::Hyper, |o| o.queue_bytes(2048));
     let big = "大".repeat(1000);
-    let response = send_text_with_id(&client, &url, &sender, &big, 1);
+    let response = send_text_with_id(&e.client, &e.url, &e.sender, &big, 1);
     assert_eq!(
-        reply_content(&sender, &response, false),
+        reply_content(&e.sender, &response, false),
         big,
         "answered all the same"
     );
-    let response = send_text_with_id(&client, &url, &sender, "small", 2);
-    assert_eq!(reply_content(&sender, &response, false), "small");
-    let names = recordings(&dir, 1);
+    let response = send_text_with_id(&e.client, &e.url, &e.sender, "small", 2);
+    assert_eq!(reply_content(&e.sender, &response, false), "small");
+    let names = recordings(&e.dir, 1);
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(recordings(&dir, 1), names);
+    assert_eq!(recordings(&e.dir, 1), names);
     assert_eq!(names.len(), 1, "{names:?}");
     assert!(
         names[0].contains("-000001-"),
         "only the small one: {names:?}"
     );
-    assert_eq!(recorder.dropped(), 1);
-    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(e.recorder.dropped(), 1);
+    let _ = std::fs::remove_dir_all(&e.dir);
 }
