@@ -31,9 +31,11 @@ mod memory;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arrayvec::ArrayString;
 use bytes::Bytes;
 
 use crate::callback::Callback;
@@ -337,15 +339,58 @@ impl Dedup {
     /// `evt|{ToUserName}|{FromUserName}|{CreateTime}|{Event}|{EventKey}[|{sha1 hex}]`;
     /// `InfoType` pushes: `info|{ToUserName}|{InfoType}|{sha1 hex of the body}`.
     pub fn key(&self, callback: &Callback, wecom: bool) -> Option<String> {
+        self.key_for(callback, wecom).map(Key::into_string)
+    }
+
+    /// [`Dedup::key`] as the engine carries it: inline when short.
+    pub(crate) fn key_for(&self, callback: &Callback, wecom: bool) -> Option<Key> {
         match self.keys.get(&callback.kind()) {
-            Some(key) => key(callback),
-            None => official_key(callback, wecom),
+            Some(key) => key(callback).map(Key::Heap),
+            None => official(callback, wecom),
+        }
+    }
+}
+
+/// The longest key held inline, in bytes: a message's official key
+/// (`msg|{ToUserName}|{MsgId}`) is about 40, an event's with a short `EventKey` about 80.
+const INLINE_KEY: usize = 128;
+
+/// A dedup key as the engine carries it from the claim to the completion: inline (no
+/// allocation) when it fits in [`INLINE_KEY`] bytes, as the official keys of messages and of
+/// most events do; on the heap when longer, or when a [key override](Dedup::with_key)
+/// returned it as a `String`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Key {
+    Inline(ArrayString<INLINE_KEY>),
+    Heap(String),
+}
+
+impl Key {
+    fn into_string(self) -> String {
+        match self {
+            Self::Inline(key) => key.as_str().to_owned(),
+            Self::Heap(key) => key,
+        }
+    }
+}
+
+impl Deref for Key {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Self::Inline(key) => key,
+            Self::Heap(key) => key,
         }
     }
 }
 
 /// The official dedup key of `request` (see [`Dedup::key`]).
 pub fn official_key(callback: &Callback, wecom: bool) -> Option<String> {
+    official(callback, wecom).map(Key::into_string)
+}
+
+fn official(callback: &Callback, wecom: bool) -> Option<Key> {
     let head = callback.head();
     let fields = callback.fields();
     let to = &*head.to_user_name;
@@ -392,21 +437,33 @@ pub fn official_key(callback: &Callback, wecom: bool) -> Option<String> {
     }
 }
 
-/// `parts` (and `last`) joined with `|`, in one exactly sized allocation.
-fn join(parts: &[&str], last: Option<&str>) -> String {
+/// `parts` (and `last`) joined with `|`: inline when the key fits, otherwise in one exactly
+/// sized allocation.
+fn join(parts: &[&str], last: Option<&str>) -> Key {
     let len = parts
         .iter()
         .chain(&last)
         .map(|p| p.len() + 1)
-        .sum::<usize>();
-    let mut key = String::with_capacity(len);
-    for part in parts.iter().chain(&last) {
-        if !key.is_empty() {
-            key.push('|');
-        }
-        key.push_str(part);
+        .sum::<usize>()
+        .saturating_sub(1);
+    if len <= INLINE_KEY {
+        let mut key = ArrayString::new();
+        push_joined(parts, last, |part| key.push_str(part));
+        return Key::Inline(key);
     }
-    key
+    let mut key = String::with_capacity(len);
+    push_joined(parts, last, |part| key.push_str(part));
+    Key::Heap(key)
+}
+
+/// Hands `parts` (and `last`) to `push` in order, with a `|` between each two.
+fn push_joined(parts: &[&str], last: Option<&str>, mut push: impl FnMut(&str)) {
+    for (i, part) in parts.iter().chain(&last).enumerate() {
+        if i > 0 {
+            push("|");
+        }
+        push(part);
+    }
 }
 
 /// SHA-1 over `parts`, each preceded by its length, so that no two part lists collide.
@@ -418,4 +475,32 @@ pub(crate) fn digest(parts: &[&[u8]]) -> Digest20 {
         hasher.update(part);
     }
     hasher.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_keys_are_inline_and_long_ones_on_the_heap_with_the_same_text() {
+        let key = join(&["msg", "gh_0123456789ab", "24123456789012345678"], None);
+        assert!(matches!(key, Key::Inline(_)));
+        assert_eq!(&*key, "msg|gh_0123456789ab|24123456789012345678");
+
+        // Exactly INLINE_KEY bytes still fit; one more does not.
+        let fill = "k".repeat(INLINE_KEY - "evt|a|".len());
+        let at_limit = join(&["evt", "a"], Some(&fill));
+        assert!(matches!(at_limit, Key::Inline(_)));
+        assert_eq!(at_limit.len(), INLINE_KEY);
+        let over = join(&["evt", "a"], Some(&format!("{fill}k")));
+        assert!(matches!(over, Key::Heap(_)));
+        assert_eq!(over.len(), INLINE_KEY + 1);
+        assert_eq!(&*over, format!("evt|a|{fill}k"));
+        assert_eq!(over.clone().into_string(), &*over);
+        assert_eq!(at_limit.clone().into_string(), &*at_limit);
+
+        // Multi-byte text is joined whole, never cut.
+        let cjk = join(&["evt", "微信", "菜单"], None);
+        assert_eq!(&*cjk, "evt|微信|菜单");
+    }
 }

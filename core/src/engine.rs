@@ -18,7 +18,7 @@ use http::{HeaderValue, StatusCode, header};
 use crate::callback::Callback;
 use crate::config::{BodyFormat, Config};
 use crate::crypto::{MsgCrypt, seal_envelope, seal_json_envelope};
-use crate::dedup::{Claim, Dedup, NonceCheck, Store};
+use crate::dedup::{Claim, Dedup, Key, NonceCheck, Store};
 use crate::error::{Error, ErrorKind};
 use crate::reply::Reply;
 use crate::router::{BoxFuture, Dispatched, Router, block_on, inline_blocking};
@@ -111,7 +111,7 @@ impl Claimed {
     fn ask(
         store: &Arc<dyn crate::dedup::AsyncDedupStore>,
         callback: Arc<Callback>,
-        key: Option<String>,
+        key: Option<Key>,
         check_nonce: bool,
         since: Instant,
         span: tracing::Span,
@@ -422,7 +422,7 @@ impl Engine {
         };
         // A key function is user code too: one that panics costs its request the dedup
         // check, not the server.
-        let key = || dedup.key(&callback, self.config.receive_id.is_wecom());
+        let key = || dedup.key_for(&callback, self.config.receive_id.is_wecom());
         let key =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(key)).unwrap_or_else(|_| {
                 tracing::error!(kind = ?callback.kind(), "dedup key function panicked");
@@ -550,7 +550,7 @@ impl Engine {
         &self,
         callback: Arc<Callback>,
         store: Store,
-        key: String,
+        key: Key,
         since: Instant,
         span: tracing::Span,
     ) -> Claimed {
@@ -572,7 +572,7 @@ impl Engine {
         now: u64,
         callback: Arc<Callback>,
         store: Store,
-        key: String,
+        key: Key,
         since: Instant,
         span: tracing::Span,
     ) -> Claimed {

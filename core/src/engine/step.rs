@@ -8,7 +8,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::callback::Callback;
-use crate::dedup::{AsyncDedupStore, Store};
+use crate::dedup::{AsyncDedupStore, Key, Store};
 use crate::message::Kind;
 use crate::query::CallbackQuery;
 use crate::reply::Reply;
@@ -41,7 +41,7 @@ pub struct Claiming {
     pub(crate) callback: Arc<Callback>,
     pub(crate) store: Arc<dyn AsyncDedupStore>,
     /// `None` when the callback has no dedup key (only its nonce is checked).
-    pub(crate) key: Option<String>,
+    pub(crate) key: Option<Key>,
     /// Whether to check the `timestamp` + `nonce` pair first (a first ask, not a retry's).
     pub(crate) check_nonce: bool,
     pub(crate) since: Instant,
@@ -107,7 +107,7 @@ impl std::fmt::Debug for Inbound {
 pub struct Retry {
     pub(crate) callback: Arc<Callback>,
     pub(crate) store: Store,
-    pub(crate) key: String,
+    pub(crate) key: Key,
     pub(crate) since: Instant,
     pub(crate) span: tracing::Span,
 }
@@ -155,12 +155,12 @@ impl std::fmt::Debug for Retry {
 /// A dedup claim, released when dropped unless completed.
 pub(crate) struct ClaimGuard {
     pub(crate) store: Store,
-    pub(crate) key: String,
+    pub(crate) key: Key,
     completed: bool,
 }
 
 impl ClaimGuard {
-    pub(crate) fn new(store: Store, key: String) -> Self {
+    pub(crate) fn new(store: Store, key: Key) -> Self {
         Self {
             store,
             key,
