@@ -358,8 +358,8 @@ const INLINE_KEY: usize = 128;
 /// A dedup key as the engine carries it from the claim to the completion: inline (no
 /// allocation) when it fits in [`INLINE_KEY`] bytes, as the official keys of messages and of
 /// most events do; on the heap when longer, or when a [key override](Dedup::with_key)
-/// returned it as a `String`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// returned it as a `String`. No `Debug`: keys carry openids, and nothing logs them.
+#[derive(Clone)]
 pub(crate) enum Key {
     Inline(ArrayString<INLINE_KEY>),
     Heap(String),

@@ -195,8 +195,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report(label, &rates);
     }
     if args.mode.is_none() {
-        // The one check the reference skips that no conforming reader can: the plaintext body
-        // is UTF-8 (ours checks it with simdutf8, as here). Timed alone, so the plaintext
+        // The one check the reference skips that no conforming reader may: that the plaintext
+        // body is UTF-8 (ours checks it with simdutf8, as here). Timed alone, so the plaintext
         // ratio can be read against the reference plus it.
         let mut rates = Vec::with_capacity(args.runs);
         for _ in 0..args.runs {
