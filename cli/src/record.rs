@@ -237,28 +237,32 @@ impl Writer {
             // directory never holds more than `max_files` finished recordings, not even for
             // a moment.
             let partial = path.with_extension("json.partial");
-            if let Err(error) = std::fs::write(&partial, &text) {
-                let _ = std::fs::remove_file(&partial);
-                tracing::warn!(%error, dir = %self.options.dir.display(), "recording: cannot write");
-                continue;
-            }
             let size = text.len() as u64;
-            while self.kept.len() >= self.options.max_files
-                || (self.bytes + size > self.options.max_bytes && !self.kept.is_empty())
-            {
-                let Some((oldest, size)) = self.kept.pop_front() else {
-                    break;
-                };
-                self.bytes = self.bytes.saturating_sub(size);
-                let _ = std::fs::remove_file(oldest);
-            }
-            if let Err(error) = std::fs::rename(&partial, &path) {
+            let written = std::fs::write(&partial, &text).and_then(|()| {
+                self.make_room(size);
+                std::fs::rename(&partial, &path)
+            });
+            if let Err(error) = written {
                 let _ = std::fs::remove_file(&partial);
                 tracing::warn!(%error, dir = %self.options.dir.display(), "recording: cannot write");
                 continue;
             }
             self.kept.push_back((path, size));
             self.bytes += size;
+        }
+    }
+
+    /// Removes the oldest recordings until one more of `size` bytes fits under `max_files`
+    /// and `max_bytes` (a recording larger than `max_bytes` alone is still kept).
+    fn make_room(&mut self, size: u64) {
+        while self.kept.len() >= self.options.max_files
+            || (self.bytes + size > self.options.max_bytes && !self.kept.is_empty())
+        {
+            let Some((oldest, oldest_size)) = self.kept.pop_front() else {
+                break;
+            };
+            self.bytes = self.bytes.saturating_sub(oldest_size);
+            let _ = std::fs::remove_file(oldest);
         }
     }
 }
